@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint venv bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/slrt-ml demo
+
+test: $(STAMP)
+	$(BIN)/ruff check slrt_ml tests bench
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check slrt_ml tests bench
+	$(BIN)/ruff format --check slrt_ml tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/synth.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -37,7 +37,110 @@ RunDir = Annotated[Path, typer.Option("--run", help="Run folder written by `slrt
 # --- train ---------------------------------------------------------------------------------
 
 
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _fail(message: str) -> typer.Exit:
+    _console().print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=1)
+
+
+ConfigPath = Annotated[
+    Path | None, typer.Option("--config", help="YAML config (default: configs/default.yaml).")
+]
+
+
+@app.command()
+def train(
+    data: DataDir,
+    out: Annotated[Path, typer.Option("--out", help="Run folder to write.")],
+    config: ConfigPath = None,
+    models: Annotated[
+        str | None, typer.Option("--models", help="Comma-separated: pmt_ols,logit,gbm,rf,ebm,mlp.")
+    ] = None,
+    tracking_uri: TrackingUri = None,
+    no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
+) -> None:
+    """Validate the registry, build features, fit every model with grouped CV."""
+    from .config import load_config
+    from .experiment import run_training
+    from .schema import SchemaError
+
+    cfg = load_config(config).with_models(models.split(",") if models else None)
+    try:
+        result = run_training(data, out, cfg)
+    except (SchemaError, FileNotFoundError, ValueError) as err:
+        raise _fail(str(err)) from None
+    _print_frame(result.summary, title="Out-of-fold ranking quality (synthetic data)"
+                 if result.manifest.get("synthetic") else "Out-of-fold ranking quality")
+    _track("log_training", result.run_dir, cfg, tracking_uri, no_track)
+    _console().print(f"run folder: [bold]{result.run_dir}[/]")
+
+
+def _print_frame(frame, *, title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in frame.columns:
+        table.add_column(str(col), justify="left" if col == "system" else "right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+    _console().print(table)
+
+
+def _track(what: str, target, cfg, tracking_uri: str | None, no_track: bool, **kw) -> None:
+    """Log to MLflow through `tracking`; a tracking failure never loses the run folder."""
+    if no_track or not cfg.tracking.enabled:
+        return
+    from . import tracking
+
+    run_id = getattr(tracking, what)(target, tracking_uri=tracking_uri, **kw)
+    uri = tracking.resolve_tracking_uri(tracking_uri)
+    _console().print(f"MLflow run {run_id} in {uri}")
+
+
 # --- compare -------------------------------------------------------------------------------
+
+
+@app.command()
+def compare(
+    run: RunDir,
+    data: DataDir,
+    quota: Annotated[
+        str, typer.Option("--quota", help="'siksng' (same count as SIKS-NG), a count, or a share.")
+    ] = "siksng",
+    by: Annotated[
+        str | None, typer.Option("--by", help="Per-area quotas: KDKEC or KDDESA (default: overall).")
+    ] = None,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap replicates.")] = 1000,
+    weight: Annotated[str, typer.Option("--weight", help="household or person.")] = "household",
+    config: ConfigPath = None,
+    tracking_uri: TrackingUri = None,
+    no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
+) -> None:
+    """Every model and SIKS-NG at equal coverage, with 95% intervals; writes the report."""
+    from .config import load_config
+    from .experiment import compare_and_write, load_targeting_data
+    from .report import console_table
+    from .schema import SchemaError
+
+    cfg = load_config(config)
+    try:
+        targeting_data = load_targeting_data(data, cfg)
+        paths, comparison = compare_and_write(
+            run, targeting_data, quota=quota, by=by, bootstrap=bootstrap, seed=cfg.seed,
+            weight=weight,
+        )
+    except (SchemaError, FileNotFoundError, ValueError) as err:
+        raise _fail(str(err)) from None
+    _console().print(console_table(comparison))
+    _track("log_comparison", Path(run), cfg, tracking_uri, no_track,
+           register_as=cfg.tracking.registered_model_name)
+    for label, path in paths.items():
+        _console().print(f"{label}: [bold]{path}[/]")
 
 
 # --- explain / score -----------------------------------------------------------------------

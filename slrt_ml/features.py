@@ -1,0 +1,920 @@
+"""Household features from the registry: member aggregates, PKH components, housing, area.
+
+Every function here is **stateless per household**: a household's features depend on its
+own rows of the household and member files (and its desa's row of the area file) and on
+nothing learned from other households. So features can be built once for the whole
+registry without leaking across cross-validation folds; the only learned preprocessing
+(one-hot vocabularies, scaling) lives in ``slrt_ml.models._encoding.FeatureEncoder`` and
+is fitted on training folds only.
+
+Output of :func:`household_features`: one row per household, indexed by ``IDBDT`` in the
+order of the household file; numeric and binary columns are ``float32`` with no NaN,
+categorical columns (listed in :data:`CATEGORICAL_FEATURES`) are ``string`` codes.
+Each column is described in :data:`FEATURES` (questionnaire items, Indonesian label,
+kind); :func:`describe_answer` turns a value back into the household's own answer.
+
+Definitions and imputations (all fixed rules, never statistics of the data):
+
+- Household size ``n_art`` is the number of member rows. A household with no member rows
+  gets ``n_art`` from ``Jumlah_ART`` (at least 1), ``art_tidak_tercatat = 1``, member
+  counts and shares 0, head's age/education/hours 0, head's binaries 0 and head's
+  categoricals ``"tidak_ada"`` (:data:`MISSING_CATEGORY`).
+- Dependency ratio = (members aged < 15 + members aged 65+) / members aged 15-64; with no
+  working-age member the denominator is taken as 1 (so it equals the dependants count).
+- The head is the member with ``Hub_KRT == "1"``; with several, the lowest ``NoART``;
+  with none, the oldest member (then lowest ``NoART``).
+- Shares are counts divided by ``n_art``.
+- Land area ``luas_lahan_ha`` is ``Luas_atb`` in hectares, 0 when missing.
+- Livestock in tropical livestock units (FAO): cattle and buffalo 0.7, horse 0.8, pig 0.2,
+  goat/sheep 0.1.
+
+PKH components follow DESIGN §2 and the 2020 benefit schedule, see :func:`pkh_components`.
+
+Program flags (``Sta_kks`` ... ``Sta_rastra``), the registry's ``Percentile``, SIKS-NG's
+output, the truth and ``NIK`` never enter the features (:data:`FORBIDDEN_COLUMNS`).
+
+>>> info = FEATURES["punya_lemari_es"]
+>>> info.items, info.kind
+(('Ada_lemari_es',), 'binary')
+>>> describe_answer("punya_lemari_es", 0)
+'Tidak punya lemari es'
+>>> describe_answer("n_anak_sd", 3)
+'3 anak usia SD'
+>>> describe_answer("jenis_lantai", "9")
+'Lantai: tanah'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from slrt_ml.codebook import CodebookError, decode_yes_no, get_codebook
+
+__all__ = [
+    "FeatureInfo",
+    "FeatureError",
+    "FEATURES",
+    "CATEGORICAL_FEATURES",
+    "NUMERIC_FEATURES",
+    "FORBIDDEN_COLUMNS",
+    "MISSING_CATEGORY",
+    "PKH_BENEFIT_2020",
+    "PKH_MAX_COMPONENTS",
+    "SEVERE_DISABILITY_CODES",
+    "pkh_components",
+    "member_aggregates",
+    "housing_features",
+    "area_features",
+    "household_features",
+    "describe_answer",
+]
+
+FeatureKind = Literal["numeric", "binary", "categorical"]
+
+#: Columns that must never become features: targeting outcomes, the registry's own
+#: welfare rank, SIKS-NG's output, the truth and personal data.
+FORBIDDEN_COLUMNS: frozenset[str] = frozenset(
+    {
+        "Percentile", "desil", "pkh_eligible", "periode",
+        "Sta_kks", "Sta_kip", "Sta_kis", "Sta_pkh", "Sta_rastra",
+        "welfare_pc", "poor", "NIK",
+    }
+)  # fmt: skip
+
+#: Value of a categorical feature that does not apply (head not working, no head).
+MISSING_CATEGORY = "tidak_ada"
+
+#: PKH benefit per person per year in 2020 (Rp), by component.
+PKH_BENEFIT_2020: dict[str, int] = {
+    "comp_hamil": 3_000_000,
+    "comp_usia_dini": 3_000_000,
+    "comp_disabilitas_berat": 2_400_000,
+    "comp_lansia": 2_400_000,
+    "comp_sma": 2_000_000,
+    "comp_smp": 1_500_000,
+    "comp_sd": 900_000,
+}
+#: A family is paid for at most this many components: the highest-value ones.
+PKH_MAX_COMPONENTS = 4
+
+#: ``Jenis_cacat`` codes counted as severe disability (PKH "disabilitas berat": cannot
+#: carry out daily activities without help). Multiple disabilities (6 blind & physical,
+#: 7 blind-deaf-mute, 8 deaf-mute & physical, 9 deaf-mute-blind & physical), intellectual
+#: disability (10) and physical & mental (12). A single physical or sensory disability
+#: (1-5) and former mental illness (11) are not counted: most people with them live
+#: independently, and the PBDT item does not record severity.
+SEVERE_DISABILITY_CODES: tuple[str, ...] = ("6", "7", "8", "9", "10", "12")
+
+_SD = ("1", "2", "3")  # SD/SDLB, Paket A, Madrasah Ibtidaiyah
+_SMP = ("4", "5", "6")
+_SMA = ("7", "8", "9")
+
+
+class FeatureError(ValueError):
+    """An input table cannot be turned into features (missing column, bad code, ...)."""
+
+
+@dataclass(frozen=True)
+class FeatureInfo:
+    """Where a feature comes from and how to say its value in Indonesian.
+
+    ``items``: questionnaire items it is built from; ``label``: Indonesian name;
+    ``kind``: ``numeric``, ``binary`` or ``categorical``. For :func:`describe_answer`:
+    ``template`` formats a value (``{v}``), ``label_no`` is the sentence for a binary 0,
+    ``value_labels`` names the levels of an ordinal, ``source`` is the codebook
+    ``(table, column)`` whose labels decode a categorical.
+    """
+
+    name: str
+    items: tuple[str, ...]
+    label: str
+    kind: FeatureKind
+    template: str | None = None
+    label_no: str | None = None
+    value_labels: Mapping[int, str] | None = None
+    source: tuple[str, str] | None = None
+
+
+FEATURES: dict[str, FeatureInfo] = {}
+
+
+def _feature(
+    name: str, items: tuple[str, ...], label: str, kind: FeatureKind = "numeric", **kw
+) -> None:
+    FEATURES[name] = FeatureInfo(name=name, items=items, label=label, kind=kind, **kw)
+
+
+def _first_lower(text: str) -> str:
+    """Lower-case the first letter unless the word is an acronym ("Listrik PLN", "SD")."""
+    if len(text) > 1 and text[1].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _code_labels(table: str, column: str) -> dict[int, str]:
+    spec = get_codebook().spec(table, column)  # type: ignore[arg-type]
+    return {int(code): c.label for code, c in spec.codes.items()}
+
+
+# ----------------------------------------------------------------------------- catalogue
+#: member groups counted and shared: name -> (items, Indonesian noun phrase)
+_MEMBER_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
+    "anak_0_6": (("Umur",), "anak usia 0-6"),
+    "anak_sd": (("Umur",), "anak usia SD"),
+    "anak_smp": (("Umur",), "anak usia SMP"),
+    "anak_sma": (("Umur",), "anak usia SMA"),
+    "usia_19_21": (("Umur",), "anggota usia 19-21"),
+    "lansia": (("Umur",), "lansia (60+)"),
+    "disabilitas": (("Jenis_cacat",), "anggota penyandang disabilitas"),
+    "penyakit_kronis": (("Penyakit_kronis",), "anggota berpenyakit kronis"),
+    "hamil": (("Sta_hamil",), "ibu hamil"),
+}
+#: PKH components: name -> (items, Indonesian noun phrase)
+_COMPONENTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "comp_hamil": (("Sta_hamil",), "ibu hamil"),
+    "comp_usia_dini": (("Umur", "Partisipasi_sekolah", "Jenjang_sekolah"), "anak usia dini (0-6)"),
+    "comp_sd": (("Umur", "Partisipasi_sekolah", "Jenjang_sekolah"), "anak sekolah SD"),
+    "comp_smp": (("Umur", "Partisipasi_sekolah", "Jenjang_sekolah"), "anak sekolah SMP"),
+    "comp_sma": (("Umur", "Partisipasi_sekolah", "Jenjang_sekolah", "Ijazah_tertinggi"),
+                 "anak sekolah SMA/wajib belajar 12 tahun"),
+    "comp_disabilitas_berat": (("Jenis_cacat",), "penyandang disabilitas berat"),
+    "comp_lansia": (("Umur",), "lansia"),
+}  # fmt: skip
+#: yes/no asset items -> feature stem, Indonesian noun
+_ASSETS: dict[str, tuple[str, str]] = {
+    "Ada_tabung_gas": ("tabung_gas", "tabung gas 5,5 kg atau lebih"),
+    "Ada_lemari_es": ("lemari_es", "lemari es"),
+    "Ada_ac": ("ac", "AC"),
+    "Ada_pemanas": ("pemanas_air", "pemanas air"),
+    "Ada_telepon": ("telepon_rumah", "telepon rumah"),
+    "Ada_tv": ("tv", "televisi"),
+    "Ada_emas": ("emas", "emas/tabungan senilai 10 gram emas"),
+    "Ada_laptop": ("laptop", "komputer/laptop"),
+    "Ada_sepeda": ("sepeda", "sepeda"),
+    "Ada_motor": ("motor", "sepeda motor"),
+    "Ada_mobil": ("mobil", "mobil"),
+    "Ada_perahu": ("perahu", "perahu"),
+    "Ada_motor_tempel": ("motor_tempel", "motor tempel"),
+    "Ada_perahu_motor": ("perahu_motor", "perahu motor"),
+    "Ada_kapal": ("kapal", "kapal"),
+}
+#: livestock item -> (feature, noun, tropical livestock units per head)
+_LIVESTOCK: dict[str, tuple[str, str, float]] = {
+    "Jumlah_sapi": ("n_sapi", "ekor sapi", 0.7),
+    "Jumlah_kerbau": ("n_kerbau", "ekor kerbau", 0.7),
+    "Jumlah_kuda": ("n_kuda", "ekor kuda", 0.8),
+    "Jumlah_babi": ("n_babi", "ekor babi", 0.2),
+    "Jumlah_kambing": ("n_kambing", "ekor kambing/domba", 0.1),
+}
+#: material quality groups of the ordered housing items: 2 good, 1 medium, 0 poor.
+#: Poor follows BPS's poverty criteria (earth/bamboo/cheap-wood floor; bamboo, thatch or
+#: log walls; bamboo or thatch roof); "other" codes are medium.
+_QUALITY: dict[str, dict[str, int]] = {
+    "Lantai": {"1": 2, "2": 2, "3": 2, "4": 2, "5": 2, "6": 1, "10": 1, "7": 0, "8": 0, "9": 0},
+    "Dinding": {"1": 2, "2": 1, "3": 1, "7": 1, "4": 0, "5": 0, "6": 0},
+    "Atap": {"1": 2, "2": 2, "3": 2, "4": 2, "5": 1, "6": 1, "7": 1, "10": 1, "8": 0, "9": 0},
+}
+_QUALITY_LABELS = {0: "rendah", 1: "sedang", 2: "baik"}
+_DAYA_WATT = {"1": 450.0, "2": 900.0, "3": 1300.0, "4": 2200.0, "5": 3500.0, "6": 0.0}
+_RAW_CATEGORIES = {  # feature -> (household item, how to say it)
+    "jenis_lantai": ("Lantai", "Lantai: {v}"),
+    "jenis_dinding": ("Dinding", "Dinding: {v}"),
+    "jenis_atap": ("Atap", "Atap: {v}"),
+    "sumber_air_minum": ("Sumber_airminum", "Sumber air minum: {v}"),
+    "bahan_bakar_masak": ("Bb_masak", "Bahan bakar memasak: {v}"),
+}
+_HEAD_CATEGORIES = {  # feature -> (member item, label)
+    "krt_status_kawin": ("Sta_kawin", "Status perkawinan kepala rumah tangga"),
+    "krt_lapangan_usaha": ("Lapangan_usaha", "Lapangan usaha kepala rumah tangga"),
+    "krt_status_pekerjaan": ("Status_pekerjaan", "Status pekerjaan kepala rumah tangga"),
+}
+_HOUSING_BINARIES = {  # feature -> (item, codes meaning yes, label, label for no)
+    "rumah_milik_sendiri": ("Sta_bangunan", ("1",), "Rumah milik sendiri", "Rumah bukan milik sendiri"),
+    "lahan_milik_sendiri": ("Sta_lahan", ("1",), "Lahan rumah milik sendiri", "Lahan rumah bukan milik sendiri"),
+    "dinding_jelek": ("Kondisi_dinding", ("2",), "Dinding dalam kondisi jelek", "Dinding dalam kondisi bagus"),
+    "atap_jelek": ("Kondisi_atap", ("2",), "Atap dalam kondisi jelek", "Atap dalam kondisi bagus"),
+    "air_layak": ("Sumber_airminum", ("1", "2", "3", "4", "5", "6", "8", "11"),
+                  "Sumber air minum layak", "Sumber air minum tidak layak"),
+    "air_kemasan": ("Sumber_airminum", ("1", "2"), "Minum air kemasan/isi ulang", "Tidak minum air kemasan/isi ulang"),
+    "air_leding": ("Sumber_airminum", ("3", "4"), "Air minum dari leding", "Air minum bukan dari leding"),
+    "air_membeli": ("Cara_peroleh_airminum", ("1", "2"), "Membeli air minum", "Tidak membeli air minum"),
+    "jamban_sendiri": ("Fasbab", ("1",), "Punya jamban sendiri", "Tidak punya jamban sendiri"),
+    "tanpa_jamban": ("Fasbab", ("4",), "Tidak ada fasilitas buang air besar", "Ada fasilitas buang air besar"),
+    "kloset_leher_angsa": ("Kloset", ("1",), "Kloset leher angsa", "Kloset bukan leher angsa"),
+    "tinja_tangki_septik": ("Buang_tinja", ("1",), "Pembuangan tinja ke tangki septik", "Pembuangan tinja bukan ke tangki septik"),
+    "listrik_pln": ("Sumber_penerangan", ("1",), "Listrik PLN", "Tidak memakai listrik PLN"),
+    "tanpa_listrik": ("Sumber_penerangan", ("3",), "Penerangan bukan listrik", "Penerangan dengan listrik"),
+    "listrik_tanpa_meteran": ("Daya", ("6",), "Listrik tanpa meteran", "Listrik dengan meteran"),
+    "masak_gas_listrik": ("Bb_masak", ("1", "2", "3", "4"), "Memasak dengan gas/listrik", "Tidak memasak dengan gas/listrik"),
+    "masak_minyak_tanah": ("Bb_masak", ("5",), "Memasak dengan minyak tanah", "Tidak memasak dengan minyak tanah"),
+    "masak_kayu_arang": ("Bb_masak", ("6", "7", "8"), "Memasak dengan kayu bakar/arang/briket", "Tidak memasak dengan kayu bakar/arang"),
+}  # fmt: skip
+
+
+def _register_member_features() -> None:
+    _feature(
+        "n_art",
+        ("NoART", "Jumlah_ART"),
+        "Jumlah anggota rumah tangga",
+        template="{v} anggota rumah tangga",
+    )
+    _feature(
+        "art_tidak_tercatat",
+        ("NoART",),
+        "Anggota rumah tangga tidak tercatat di file ART",
+        "binary",
+        label_no="Anggota rumah tangga tercatat",
+    )
+    _feature(
+        "n_usia_kerja", ("Umur",), "Jumlah anggota usia 15-64", template="{v} anggota usia 15-64"
+    )
+    _feature(
+        "rasio_ketergantungan", ("Umur",), "Rasio ketergantungan (usia <15 dan 65+ per usia 15-64)"
+    )
+    for group, (items, noun) in _MEMBER_GROUPS.items():
+        _feature(f"n_{group}", items, f"Jumlah {noun}", template=f"{{v}} {noun}")
+        _feature(f"share_{group}", items, f"Proporsi {noun} dalam rumah tangga")
+    _feature(
+        "n_bekerja", ("Sta_bekerja",), "Jumlah anggota yang bekerja", template="{v} anggota bekerja"
+    )
+    _feature("pekerja_per_art", ("Sta_bekerja",), "Anggota bekerja per anggota rumah tangga")
+    _feature(
+        "n_anak_tidak_sekolah",
+        ("Umur", "Partisipasi_sekolah"),
+        "Jumlah anak 7-18 tidak bersekolah",
+        template="{v} anak usia 7-18 tidak bersekolah",
+    )
+    ijazah = _code_labels("member", "Ijazah_tertinggi")
+    _feature(
+        "ijazah_tertinggi_art",
+        ("Ijazah_tertinggi",),
+        "Ijazah tertinggi di rumah tangga",
+        value_labels=ijazah,
+    )
+    _feature(
+        "krt_perempuan",
+        ("Hub_KRT", "Jnskel"),
+        "Kepala rumah tangga perempuan",
+        "binary",
+        label_no="Kepala rumah tangga laki-laki",
+    )
+    _feature(
+        "krt_umur",
+        ("Hub_KRT", "Umur"),
+        "Umur kepala rumah tangga",
+        template="Kepala rumah tangga berumur {v} tahun",
+    )
+    _feature(
+        "krt_ijazah",
+        ("Hub_KRT", "Ijazah_tertinggi"),
+        "Ijazah kepala rumah tangga",
+        value_labels=ijazah,
+    )
+    _feature(
+        "krt_bekerja",
+        ("Hub_KRT", "Sta_bekerja"),
+        "Kepala rumah tangga bekerja",
+        "binary",
+        label_no="Kepala rumah tangga tidak bekerja",
+    )
+    _feature(
+        "krt_jam_kerja",
+        ("Hub_KRT", "Jumlah_jamkerja"),
+        "Jam kerja kepala rumah tangga seminggu",
+        template="Kepala rumah tangga bekerja {v} jam seminggu",
+    )
+    for name, (item, label) in _HEAD_CATEGORIES.items():
+        _feature(name, ("Hub_KRT", item), label, "categorical", source=("member", item))
+    for name, (items, noun) in _COMPONENTS.items():
+        _feature(
+            name, items, f"Komponen PKH: jumlah {noun}", template=f"{{v}} {noun} (komponen PKH)"
+        )
+    all_items = tuple(dict.fromkeys(i for items, _ in _COMPONENTS.values() for i in items))
+    _feature("n_components", all_items, "Jumlah komponen PKH", template="{v} komponen PKH")
+    _feature(
+        "has_component",
+        all_items,
+        "Memiliki komponen PKH",
+        "binary",
+        label_no="Tidak memiliki komponen PKH",
+    )
+    _feature(
+        "pkh_entitlement",
+        all_items,
+        "Hak bantuan PKH per tahun (skema 2020)",
+        template="Hak bantuan PKH Rp {v} per tahun",
+    )
+
+
+def _register_household_features() -> None:
+    _feature(
+        "luas_lantai_per_kapita",
+        ("Luas_lantai", "NoART"),
+        "Luas lantai per anggota (m2)",
+        template="Luas lantai {v} m2 per anggota",
+    )
+    _feature(
+        "kamar_per_kapita",
+        ("Jumlah_kamar", "NoART"),
+        "Kamar tidur per anggota",
+        template="{v} kamar tidur per anggota",
+    )
+    for name, (item, _, label, label_no) in _HOUSING_BINARIES.items():
+        _feature(name, (item,), label, "binary", label_no=label_no)
+    for item in _QUALITY:
+        _feature(
+            f"kualitas_{item.lower()}",
+            (item,),
+            f"Kualitas {item.lower()}",
+            value_labels=_QUALITY_LABELS,
+        )
+    for name, (item, template) in _RAW_CATEGORIES.items():
+        _feature(
+            name,
+            (item,),
+            get_codebook().spec("household", item).label,
+            "categorical",
+            template=template,
+            source=("household", item),
+        )
+    _feature(
+        "daya_watt",
+        ("Sumber_penerangan", "Daya"),
+        "Daya listrik terpasang (watt)",
+        template="Daya listrik {v} watt",
+    )
+    for item, (stem, noun) in _ASSETS.items():
+        _feature(
+            f"punya_{stem}", (item,), f"Punya {noun}", "binary", label_no=f"Tidak punya {noun}"
+        )
+    _feature("n_aset", tuple(_ASSETS), "Jumlah jenis aset", template="Punya {v} jenis aset")
+    _feature(
+        "punya_lahan", ("Aset_tak_bergerak",), "Punya lahan", "binary", label_no="Tidak punya lahan"
+    )
+    _feature("luas_lahan_ha", ("Luas_atb",), "Luas lahan (ha)", template="Luas lahan {v} ha")
+    _feature(
+        "punya_rumah_lain",
+        ("Rumah_lain",),
+        "Punya rumah di tempat lain",
+        "binary",
+        label_no="Tidak punya rumah di tempat lain",
+    )
+    for item, (name, noun, _) in _LIVESTOCK.items():
+        _feature(name, (item,), f"Jumlah {noun.removeprefix('ekor ')}", template=f"{{v}} {noun}")
+    _feature(
+        "ternak_tlu",
+        tuple(_LIVESTOCK),
+        "Ternak dalam satuan ternak tropis (TLU)",
+        template="Ternak {v} TLU",
+    )
+    _feature("kabupaten", ("KDPROP", "KDKAB"), "Kabupaten/kota", "categorical")
+    _feature("kecamatan", ("KDPROP", "KDKAB", "KDKEC"), "Kecamatan", "categorical")
+    _feature(
+        "perkotaan",
+        ("Klasifikasi",),
+        "Desa/kelurahan perkotaan",
+        "binary",
+        label_no="Desa perdesaan",
+    )
+
+
+_register_member_features()
+_register_household_features()
+
+#: Categorical features (``string`` codes); every other feature is ``float32``.
+CATEGORICAL_FEATURES: tuple[str, ...] = tuple(
+    n for n, f in FEATURES.items() if f.kind == "categorical"
+)
+#: Numeric and binary features.
+NUMERIC_FEATURES: tuple[str, ...] = tuple(n for n, f in FEATURES.items() if f.kind != "categorical")
+
+_MEMBER_COLUMNS = ("IDBDT", "NoART", "Hub_KRT", "Jnskel", "Umur", "Sta_kawin", "Sta_hamil",
+                   "Jenis_cacat", "Penyakit_kronis", "Partisipasi_sekolah", "Jenjang_sekolah",
+                   "Ijazah_tertinggi", "Sta_bekerja", "Jumlah_jamkerja", "Lapangan_usaha",
+                   "Status_pekerjaan")  # fmt: skip
+_HOUSEHOLD_COLUMNS = ("IDBDT", "KDPROP", "KDKAB", "KDKEC", "KDDESA", "Jumlah_ART", "Luas_lantai",
+                      "Jumlah_kamar", "Aset_tak_bergerak", "Luas_atb", "Rumah_lain", *_QUALITY,
+                      *{item for item, *_ in _HOUSING_BINARIES.values()}, *_ASSETS, *_LIVESTOCK)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- input checks
+def _require(frame: pd.DataFrame, columns: tuple[str, ...], file: str) -> None:
+    missing = [c for c in dict.fromkeys(columns) if c not in frame.columns]
+    if missing:
+        raise FeatureError(
+            f"{file}: missing column(s) {missing}; features need the PBDT 2015 columns "
+            f"(see slrt_ml.codebook); read the table with slrt_ml.io.read_table"
+        )
+
+
+def _check_codes(frame: pd.DataFrame, columns: tuple[str, ...], table: str, file: str) -> None:
+    """One error listing every code column whose values are not in the codebook."""
+    problems = []
+    for column in dict.fromkeys(columns):
+        spec = get_codebook().spec(table, column)  # type: ignore[arg-type]
+        if spec.kind not in ("code",):
+            continue
+        values = frame[column].astype("string")
+        allowed = values.isin(spec.allowed_codes).to_numpy(dtype=bool, na_value=False)
+        if spec.nullable:
+            allowed = allowed | values.isna().to_numpy()
+        bad = ~allowed
+        if bad.any():
+            examples = values[bad].astype(str).unique()[:5].tolist()
+            problems.append(
+                f"{column}: {int(bad.sum())} value(s) not in the code list "
+                f"({', '.join(spec.allowed_codes)}): {examples}"
+            )
+    if problems:
+        raise FeatureError(
+            f"{file}: "
+            + "; ".join(problems)
+            + "; fix the codes or validate the table with slrt_ml.schema first"
+        )
+
+
+def _is(frame: pd.DataFrame, column: str, codes: tuple[str, ...]) -> np.ndarray:
+    """Boolean array: the column's code is one of ``codes`` (missing -> False)."""
+    return frame[column].astype("string").isin(codes).to_numpy(dtype=bool, na_value=False)
+
+
+def _number(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return pd.to_numeric(frame[column]).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _code_number(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Ordered code as a number (NaN when missing); codes are parsed once per distinct value."""
+    positions, uniques = pd.factorize(frame[column].astype("string"))
+    values = pd.to_numeric(pd.Series(uniques, dtype="string")).to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    return np.where(positions >= 0, values[np.maximum(positions, 0)], np.nan)
+
+
+def _household_ids(households: pd.DataFrame) -> pd.Index:
+    ids = pd.Index(households["IDBDT"].astype("string"), name="IDBDT")
+    if not ids.is_unique:
+        dup = ids[ids.duplicated()].unique()[:5].tolist()
+        raise FeatureError(
+            f"households: IDBDT must be unique; {len(dup)}+ duplicated, e.g. {dup}; "
+            "drop the duplicates (slrt_ml.schema.validate_households lists them)"
+        )
+    return ids
+
+
+def _locate(ids: pd.Index, member_ids: pd.Series) -> np.ndarray:
+    """Position in ``ids`` of each member's household (-1 when unknown), by hashing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    value_set = pa.array(pd.Series(ids, dtype="string"))
+    found = pc.index_in(pa.array(member_ids.astype("string")), value_set=value_set)
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------- members
+@dataclass(frozen=True)
+class _Members:
+    """Members of known households with the position of their household."""
+
+    frame: pd.DataFrame
+    group: np.ndarray  # household position of each member, in [0, n)
+    n: int  # number of households
+    age: np.ndarray
+
+    def count(self, mask: np.ndarray) -> np.ndarray:
+        return np.bincount(self.group[mask], minlength=self.n).astype(np.float64)
+
+
+def _prepare_members(members: pd.DataFrame, ids: pd.Index | None) -> tuple[_Members, pd.Index]:
+    """Check the member table and place members in households ``ids`` (default: their own
+    sorted IDBDTs). Members of households not in ``ids`` are ignored: schema checks orphans."""
+    _require(members, _MEMBER_COLUMNS, "members")
+    _check_codes(members, _MEMBER_COLUMNS[2:], "member", "members")
+    if ids is None:
+        ids = pd.Index(
+            members["IDBDT"].astype("string").dropna().unique(), name="IDBDT"
+        ).sort_values()
+    group = _locate(ids, members["IDBDT"])
+    known = group >= 0
+    frame = members if known.all() else members.loc[known]
+    return _Members(frame, group[known], len(ids), _number(frame, "Umur")), ids
+
+
+def _between(age: np.ndarray, low: float, high: float = np.inf) -> np.ndarray:
+    return (age >= low) & (age <= high)
+
+
+def _member_counts(m: _Members) -> dict[str, np.ndarray]:
+    """Counts and shares of member groups, dependency ratio, workers, out-of-school children."""
+    frame, age = m.frame, m.age
+    flags = {
+        "anak_0_6": _between(age, 0, 6), "anak_sd": _between(age, 7, 12),
+        "anak_smp": _between(age, 13, 15), "anak_sma": _between(age, 16, 18),
+        "usia_19_21": _between(age, 19, 21), "lansia": _between(age, 60),
+        "disabilitas": ~_is(frame, "Jenis_cacat", ("0",)) & frame["Jenis_cacat"].notna().to_numpy(),
+        "penyakit_kronis": ~_is(frame, "Penyakit_kronis", ("0",)) & frame["Penyakit_kronis"].notna().to_numpy(),
+        "hamil": _is(frame, "Sta_hamil", ("1",)),
+    }  # fmt: skip
+    size = m.count(np.ones(len(frame), dtype=bool))
+    per_member = np.maximum(size, 1.0)
+    out = {"n_art": size}
+    working_age = m.count(_between(age, 15, 64))
+    out["n_usia_kerja"] = working_age
+    out["rasio_ketergantungan"] = m.count((age < 15) | (age >= 65)) / np.maximum(working_age, 1.0)
+    for group, flag in flags.items():
+        out[f"n_{group}"] = m.count(flag)
+        out[f"share_{group}"] = out[f"n_{group}"] / per_member
+    out["n_bekerja"] = m.count(_is(frame, "Sta_bekerja", ("1",)))
+    out["pekerja_per_art"] = out["n_bekerja"] / per_member
+    out["n_anak_tidak_sekolah"] = m.count(
+        _between(age, 7, 18) & ~_is(frame, "Partisipasi_sekolah", ("1",))
+    )
+    ijazah = _code_number(frame, "Ijazah_tertinggi")
+    # max per household without a sort: the number of levels some member reaches
+    out["ijazah_tertinggi_art"] = sum(
+        (m.count(ijazah >= level) > 0).astype(np.float64) for level in range(1, 7)
+    )
+    return out
+
+
+def _head_rows(m: _Members) -> tuple[np.ndarray, np.ndarray]:
+    """(household positions, member rows) of each household's head; see module docstring."""
+    is_head = _is(m.frame, "Hub_KRT", ("1",))
+    no_art = _number(m.frame, "NoART")
+    order = np.lexsort((no_art, -np.nan_to_num(m.age, nan=-1.0), ~is_head, m.group))
+    sorted_group = m.group[order]
+    first = np.r_[True, sorted_group[1:] != sorted_group[:-1]] if len(order) else np.zeros(0, bool)
+    return sorted_group[first], order[first]
+
+
+def _head_features(m: _Members) -> dict[str, np.ndarray | pd.Series]:
+    households, rows = _head_rows(m)
+    head = m.frame.iloc[rows]
+    values = {
+        "krt_perempuan": _is(head, "Jnskel", ("2",)).astype(np.float64),
+        "krt_umur": m.age[rows],
+        "krt_ijazah": _code_number(head, "Ijazah_tertinggi"),
+        "krt_bekerja": _is(head, "Sta_bekerja", ("1",)).astype(np.float64),
+        "krt_jam_kerja": _number(head, "Jumlah_jamkerja"),
+    }
+    out: dict[str, np.ndarray | pd.Series] = {}
+    for name, value in values.items():
+        full = np.zeros(m.n)
+        full[households] = np.nan_to_num(value, nan=0.0)
+        out[name] = full
+    take = np.full(m.n, -1, dtype=np.int64)
+    take[households] = rows
+    for name, (item, _) in _HEAD_CATEGORIES.items():
+        codes = m.frame[item].astype("string").array.take(take, allow_fill=True)
+        out[name] = pd.Series(codes, dtype="string").fillna(MISSING_CATEGORY).to_numpy(dtype=object)
+    return out
+
+
+def _member_block(m: _Members, ids: pd.Index) -> pd.DataFrame:
+    columns = {**_member_counts(m), **_head_features(m)}
+    columns["art_tidak_tercatat"] = (columns["n_art"] == 0).astype(np.float64)
+    return _frame(columns, ids)
+
+
+def _frame(columns: Mapping[str, np.ndarray | pd.Series], ids: pd.Index) -> pd.DataFrame:
+    """Float32 for numbers, ``string`` for categoricals, in FEATURES order."""
+    data = {}
+    for name in (n for n in FEATURES if n in columns):
+        kind = FEATURES[name].kind
+        data[name] = (
+            pd.array(columns[name], dtype="string" if kind == "categorical" else "float32")
+            if kind == "categorical"
+            else np.asarray(columns[name], dtype=np.float32)
+        )
+    return pd.DataFrame(data, index=ids)
+
+
+def member_aggregates(members: pd.DataFrame) -> pd.DataFrame:
+    """Household size, age groups, disability, illness, pregnancy, work, education and
+    the head's characteristics, one row per ``IDBDT`` of the member file (sorted).
+
+    >>> members = pd.DataFrame({
+    ...     "IDBDT": ["A", "A", "A"], "NoART": [1, 2, 3], "Hub_KRT": ["1", "2", "3"],
+    ...     "Jnskel": ["1", "2", "1"], "Umur": [40, 38, 8], "Sta_kawin": ["2", "2", "1"],
+    ...     "Sta_hamil": [pd.NA, "2", pd.NA], "Jenis_cacat": ["0", "0", "0"],
+    ...     "Penyakit_kronis": ["1", "0", "0"], "Partisipasi_sekolah": ["2", "2", "1"],
+    ...     "Jenjang_sekolah": ["4", "7", "1"], "Ijazah_tertinggi": ["2", "3", "0"],
+    ...     "Sta_bekerja": ["1", "2", "2"], "Jumlah_jamkerja": [40, pd.NA, pd.NA],
+    ...     "Lapangan_usaha": ["1", pd.NA, pd.NA], "Status_pekerjaan": ["1", pd.NA, pd.NA]})
+    >>> agg = member_aggregates(members)
+    >>> agg.loc["A", ["n_art", "n_anak_sd", "rasio_ketergantungan", "krt_umur", "ijazah_tertinggi_art"]].tolist()
+    [3.0, 1.0, 0.5, 40.0, 3.0]
+    >>> agg.loc["A", "krt_lapangan_usaha"]
+    '1'
+    """
+    m, ids = _prepare_members(members, None)
+    return _member_block(m, ids)
+
+
+# ----------------------------------------------------------------------------- PKH components
+def _component_flags(m: _Members, elderly_age: float) -> dict[str, np.ndarray]:
+    """Per member, which PKH components the member counts under (see pkh_components)."""
+    frame, age = m.frame, m.age
+    in_school = _is(frame, "Partisipasi_sekolah", ("1",))
+    school_age = _between(age, 6, 21)
+    pupil = {
+        level: in_school & school_age & _is(frame, "Jenjang_sekolah", codes)
+        for level, codes in (("sd", _SD), ("smp", _SMP), ("sma", _SMA))
+    }
+    no_sma_diploma = _code_number(frame, "Ijazah_tertinggi") < 3
+    wajib_belajar = _between(age, 7, 21) & ~in_school & no_sma_diploma
+    return {
+        "comp_hamil": _is(frame, "Sta_hamil", ("1",)),
+        "comp_usia_dini": _between(age, 0, 6) & ~(pupil["sd"] | pupil["smp"] | pupil["sma"]),
+        "comp_sd": pupil["sd"],
+        "comp_smp": pupil["smp"],
+        "comp_sma": pupil["sma"] | wajib_belajar,
+        "comp_disabilitas_berat": _is(frame, "Jenis_cacat", SEVERE_DISABILITY_CODES),
+        "comp_lansia": age >= elderly_age,
+    }
+
+
+def _entitlement(counts: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Rp/year for the ``PKH_MAX_COMPONENTS`` highest-value components of each family."""
+    remaining = np.full(len(next(iter(counts.values()))), float(PKH_MAX_COMPONENTS))
+    total = np.zeros_like(remaining)
+    for name, amount in sorted(PKH_BENEFIT_2020.items(), key=lambda kv: -kv[1]):
+        paid = np.minimum(counts[name], remaining)
+        total += paid * amount
+        remaining -= paid
+    return total
+
+
+def _pkh_block(m: _Members, ids: pd.Index, elderly_age: float) -> pd.DataFrame:
+    counts = {name: m.count(flag) for name, flag in _component_flags(m, elderly_age).items()}
+    n_components = sum(counts.values())
+    columns = {
+        **counts,
+        "n_components": n_components,
+        "has_component": (n_components > 0).astype(np.float64),
+        "pkh_entitlement": _entitlement(counts),
+    }
+    return _frame(columns, ids)
+
+
+def pkh_components(members: pd.DataFrame, *, elderly_age: float = 60) -> pd.DataFrame:
+    """PKH components by rule, one row per ``IDBDT`` of the member file (sorted).
+
+    Counts per component (a child counts under at most one of usia dini/SD/SMP/SMA):
+
+    - ``comp_hamil``: ``Sta_hamil == "1"``.
+    - ``comp_sd``/``comp_smp``/``comp_sma``: aged 6-21, in school (``Partisipasi_sekolah
+      == "1"``) at ``Jenjang_sekolah`` 1-3 (SD, Paket A, MI) / 4-6 (SMP, Paket B, MTs) /
+      7-9 (SMA/SMK, Paket C, MA). ``comp_sma`` also counts the "wajib belajar 12 tahun"
+      children: aged 7-21, not in school, without an SMA diploma (``Ijazah_tertinggi`` < 3).
+      University students count under none.
+    - ``comp_usia_dini``: aged 0-6 and not counted as a pupil above.
+    - ``comp_disabilitas_berat``: ``Jenis_cacat`` in :data:`SEVERE_DISABILITY_CODES`.
+    - ``comp_lansia``: aged ``elderly_age`` or more (60 by default; older guidelines 70).
+
+    A person may count under several components (an elderly woman with a severe
+    disability). ``n_components`` is the uncapped total, ``has_component`` is 1 when it
+    is positive (PKH eligibility), ``pkh_entitlement`` the 2020 benefit in Rp/year for
+    the :data:`PKH_MAX_COMPONENTS` highest-value components (:data:`PKH_BENEFIT_2020`).
+
+    >>> members = pd.DataFrame({
+    ...     "IDBDT": ["A"] * 6, "NoART": [1, 2, 3, 4, 5, 6], "Hub_KRT": ["1", "2", "3", "3", "3", "6"],
+    ...     "Jnskel": ["1", "2", "1", "2", "1", "2"], "Umur": [35, 30, 2, 9, 14, 66],
+    ...     "Sta_kawin": ["2", "2", "1", "1", "1", "4"], "Sta_hamil": [pd.NA, "1", pd.NA, pd.NA, pd.NA, "2"],
+    ...     "Jenis_cacat": ["0"] * 6, "Penyakit_kronis": ["0"] * 6,
+    ...     "Partisipasi_sekolah": ["2", "2", "0", "1", "1", "2"],
+    ...     "Jenjang_sekolah": ["4", "7", pd.NA, "1", "4", "1"], "Ijazah_tertinggi": ["2", "3", "0", "0", "1", "0"],
+    ...     "Sta_bekerja": ["1", "2", "2", "2", "2", "2"], "Jumlah_jamkerja": [40] + [pd.NA] * 5,
+    ...     "Lapangan_usaha": ["1"] + [pd.NA] * 5, "Status_pekerjaan": ["1"] + [pd.NA] * 5})
+    >>> comp = pkh_components(members)
+    >>> comp.loc["A", ["comp_hamil", "comp_usia_dini", "comp_sd", "comp_smp", "comp_lansia"]].tolist()
+    [1.0, 1.0, 1.0, 1.0, 1.0]
+    >>> float(comp.loc["A", "pkh_entitlement"])  # 3.0M + 3.0M + 2.4M + 1.5M; SD (0.9M) is the 5th
+    9900000.0
+    >>> float(pkh_components(members, elderly_age=70).loc["A", "pkh_entitlement"])
+    8400000.0
+    """
+    m, ids = _prepare_members(members, None)
+    return _pkh_block(m, ids, elderly_age)
+
+
+# ----------------------------------------------------------------------------- households
+def _assets(households: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Yes/no items decoded with the PBDT {1, 3} yes / {2, 4} no rule; bad codes raise."""
+    out = {f"punya_{stem}": decode_yes_no(households[item], item).to_numpy(np.float64)
+           for item, (stem, _) in _ASSETS.items()}
+    out["n_aset"] = sum(out.values())
+    out["punya_lahan"] = decode_yes_no(households["Aset_tak_bergerak"], "Aset_tak_bergerak").to_numpy(np.float64)
+    out["punya_rumah_lain"] = decode_yes_no(households["Rumah_lain"], "Rumah_lain").to_numpy(np.float64)
+    out["luas_lahan_ha"] = np.nan_to_num(_number(households, "Luas_atb"), nan=0.0) / 10_000
+    return out
+
+
+def _livestock(households: pd.DataFrame) -> dict[str, np.ndarray]:
+    out = {name: np.nan_to_num(_number(households, item), nan=0.0)
+           for item, (name, _, _) in _LIVESTOCK.items()}
+    out["ternak_tlu"] = sum(out[name] * tlu for name, _, tlu in _LIVESTOCK.values())
+    return out
+
+
+def housing_features(households: pd.DataFrame, n_art: pd.Series | np.ndarray | None = None) -> pd.DataFrame:
+    """Dwelling, water, sanitation, power, cooking fuel, assets, land and livestock.
+
+    ``n_art`` (household size, aligned with ``households``) defaults to ``Jumlah_ART``.
+    Quality groups of floor/wall/roof: 2 good, 1 medium, 0 poor (see ``_QUALITY``);
+    ``daya_watt`` is 0 without PLN power or without a meter, 3500 for "> 2.200 watt".
+
+    >>> row = {c: "1" for c in _HOUSEHOLD_COLUMNS}
+    >>> row.update(IDBDT="A", KDPROP="73", KDKAB="11", KDKEC="010", KDDESA="001", Jumlah_ART=4,
+    ...            Luas_lantai=36.0, Jumlah_kamar=2, Lantai="9", Daya="2", Luas_atb=5000.0,
+    ...            Jumlah_sapi=2, Jumlah_kerbau=0, Jumlah_kuda=0, Jumlah_babi=0, Jumlah_kambing=3)
+    >>> h = housing_features(pd.DataFrame([row]))
+    >>> h.loc["A", ["luas_lantai_per_kapita", "kualitas_lantai", "daya_watt", "n_aset", "ternak_tlu"]].tolist()
+    [9.0, 0.0, 900.0, 15.0, 1.7000000476837158]
+    """
+    _require(households, _HOUSEHOLD_COLUMNS, "households")
+    _check_codes(households, (*_QUALITY, *(i for i, *_ in _HOUSING_BINARIES.values())), "household", "households")
+    ids = _household_ids(households)
+    size = _number(households, "Jumlah_ART") if n_art is None else np.asarray(n_art, dtype=np.float64)
+    size = np.maximum(np.nan_to_num(size, nan=1.0), 1.0)
+    out: dict[str, np.ndarray] = {
+        "luas_lantai_per_kapita": np.nan_to_num(_number(households, "Luas_lantai"), nan=0.0) / size,
+        "kamar_per_kapita": np.nan_to_num(_number(households, "Jumlah_kamar"), nan=0.0) / size,
+    }
+    for name, (item, codes, _, _) in _HOUSING_BINARIES.items():
+        out[name] = _is(households, item, codes).astype(np.float64)
+    for item, groups in _QUALITY.items():
+        out[f"kualitas_{item.lower()}"] = households[item].astype("string").map(groups).to_numpy(np.float64, na_value=1.0)
+    watt = households["Daya"].astype("string").map(_DAYA_WATT).to_numpy(np.float64, na_value=0.0)
+    out["daya_watt"] = np.where(out["listrik_pln"] == 1, watt, 0.0)
+    for name, (item, _) in _RAW_CATEGORIES.items():
+        out[name] = households[item].astype("string").fillna(MISSING_CATEGORY).to_numpy(dtype=object)
+    return _frame({**out, **_assets(households), **_livestock(households)}, ids)
+
+
+def _desa_key(frame: pd.DataFrame) -> pd.Series:
+    parts = [frame[c].astype("string") for c in ("KDPROP", "KDKAB", "KDKEC", "KDDESA")]
+    return parts[0] + parts[1] + parts[2] + parts[3]
+
+
+def area_features(households: pd.DataFrame, areas: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Kabupaten ("7311") and kecamatan ("7311010") codes; ``perkotaan`` from the areas table.
+
+    Codes are concatenated, never parsed as numbers, so a kecamatan code is unique across
+    kabupaten. Without ``areas`` there is no ``perkotaan`` column. A household whose desa
+    is not in ``areas`` is an error naming the desa codes.
+
+    >>> hh = pd.DataFrame({"IDBDT": ["A"], "KDPROP": ["73"], "KDKAB": ["11"], "KDKEC": ["010"], "KDDESA": ["001"]})
+    >>> area_features(hh).loc["A"].tolist()
+    ['7311', '7311010']
+    """
+    ids = _household_ids(households)
+    kab = households["KDPROP"].astype("string") + households["KDKAB"].astype("string")
+    columns = {"kabupaten": kab.to_numpy(dtype=object),
+               "kecamatan": (kab + households["KDKEC"].astype("string")).to_numpy(dtype=object)}
+    if areas is not None:
+        columns["perkotaan"] = _urban(households, areas)
+    return _frame(columns, ids)
+
+
+def _urban(households: pd.DataFrame, areas: pd.DataFrame) -> np.ndarray:
+    _require(areas, ("KDPROP", "KDKAB", "KDKEC", "KDDESA", "Klasifikasi"), "areas")
+    area_key = _desa_key(areas)
+    if area_key.duplicated().any():
+        raise FeatureError(f"areas: desa codes must be unique; duplicated: {area_key[area_key.duplicated()].unique()[:5].tolist()}")
+    urban = pd.Series(_is(areas, "Klasifikasi", ("1",)).astype(np.float64), index=pd.Index(area_key))
+    hh_key = _desa_key(households)
+    found = pd.Index(area_key).get_indexer(hh_key)
+    if (found < 0).any():
+        missing = hh_key[found < 0].unique()
+        raise FeatureError(f"areas: {len(missing)} desa of the households are missing "
+                           f"(KDPROP+KDKAB+KDKEC+KDDESA), e.g. {missing[:5].tolist()}; "
+                           "use the areas table of the same registry or pass areas=None")
+    return urban.to_numpy()[found]
+
+
+def household_features(
+    households: pd.DataFrame, members: pd.DataFrame, areas: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """All features, one row per household, indexed by ``IDBDT`` in ``households`` order.
+
+    Columns of :data:`FORBIDDEN_COLUMNS` in the inputs are ignored. Households without
+    member rows are kept (see the module docstring for how they are filled); members of
+    households not in ``households`` are ignored. Numeric columns are ``float32`` without
+    NaN; categorical ones (:data:`CATEGORICAL_FEATURES`) are ``string``. ``perkotaan`` is
+    present only when ``areas`` is given. PKH components use ``elderly_age=60``.
+    """
+    households = households.drop(columns=[c for c in households.columns if c in FORBIDDEN_COLUMNS])
+    members = members.drop(columns=[c for c in members.columns if c in FORBIDDEN_COLUMNS])
+    _require(households, _HOUSEHOLD_COLUMNS, "households")
+    ids = _household_ids(households)
+    m, _ = _prepare_members(members, ids)
+    member_part = _member_block(m, ids)
+    no_members = member_part["art_tidak_tercatat"].to_numpy() == 1
+    if no_members.any():
+        fallback = np.maximum(np.nan_to_num(_number(households, "Jumlah_ART"), nan=1.0), 1.0)
+        member_part["n_art"] = np.where(no_members, fallback, member_part["n_art"]).astype(np.float32)
+    parts = [member_part, _pkh_block(m, ids, 60),
+             housing_features(households, member_part["n_art"].to_numpy()),
+             area_features(households, areas)]
+    return pd.concat(parts, axis=1)
+
+
+# ----------------------------------------------------------------------------- describing
+def _format_number(value: float) -> str:
+    """Indonesian number format: thousands with '.', decimals with ',' (at most two).
+
+    >>> _format_number(3000000), _format_number(7.5), _format_number(0.25)
+    ('3.000.000', '7,5', '0,25')
+    """
+    whole, decimals = f"{value:,.2f}".split(".")
+    decimals = decimals.rstrip("0")
+    return whole.replace(",", ".") + ("," + decimals if decimals else "")
+
+
+def _category_text(info: FeatureInfo, value: object) -> str:
+    code = str(value)
+    if code == MISSING_CATEGORY:
+        return "tidak ada"
+    if info.source is None:
+        return code
+    table, column = info.source
+    try:
+        return _first_lower(get_codebook().label(table, column, code))  # type: ignore[arg-type]
+    except CodebookError as err:
+        raise FeatureError(f"{info.name}: {err}") from None
+
+
+def describe_answer(feature: str, value: object) -> str:
+    """The household's own answer, in Indonesian, for one feature value.
+
+    >>> describe_answer("krt_perempuan", 1)
+    'Kepala rumah tangga perempuan'
+    >>> describe_answer("kualitas_lantai", 0)
+    'Kualitas lantai: rendah'
+    >>> describe_answer("pkh_entitlement", 3_000_000)
+    'Hak bantuan PKH Rp 3.000.000 per tahun'
+    >>> describe_answer("krt_lapangan_usaha", "20")
+    'Lapangan usaha kepala rumah tangga: pemulung'
+    """
+    try:
+        info = FEATURES[feature]
+    except KeyError:
+        raise FeatureError(f"unknown feature {feature!r}; known features are the keys of "
+                           "slrt_ml.features.FEATURES") from None
+    if info.kind == "categorical":
+        text = _category_text(info, value)
+        return info.template.format(v=text) if info.template else f"{info.label}: {text}"
+    number = float(value)  # type: ignore[arg-type]
+    if info.kind == "binary":
+        return info.label if number >= 0.5 else (info.label_no or f"Tidak: {info.label}")
+    if info.value_labels is not None and round(number) in info.value_labels:
+        return f"{info.label}: {_first_lower(info.value_labels[round(number)])}"
+    shown = _format_number(number)
+    return info.template.format(v=shown) if info.template else f"{info.label}: {shown}"

@@ -1,0 +1,194 @@
+"""What every poverty model shares: the target, the encoder, the score and probability API.
+
+A model fits on the ``household_features`` frame and a 0/1 poor label. The label is
+encoded once here: ``classes_`` holds the two labels in sorted order and the larger one
+(1 = poor) is the positive class. Subclasses implement three small hooks:
+
+- ``_make_encoder()`` -> an unfitted :class:`FeatureEncoder` suited to the family;
+- ``_fit_encoded(encoded, poor, weight, groups)`` -> fit the underlying estimator;
+- ``_margin(encoded)`` -> the model's margin (log-odds for classifiers), higher = poorer.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from ._encoding import FeatureEncoder, as_frame
+
+__all__ = [
+    "BASE",
+    "ExactContributions",
+    "PovertyModel",
+    "balanced_weight",
+    "contributions_by_feature",
+]
+
+
+class PovertyModel(ClassifierMixin, BaseEstimator):
+    """Base class of the poverty models; see the module docstring for the hooks.
+
+    ``fit(X, y, sample_weight=None, groups=None)``: every model accepts ``groups`` (the
+    desa code of each household) so callers can pass it uniformly; families with an
+    internal validation split (the MLP) hold out whole desa with it, the others ignore it.
+    """
+
+    uses_welfare: ClassVar[bool] = False
+    #: key of the model in :data:`slrt_ml.models.MODEL_NAMES`
+    name: ClassVar[str] = ""
+
+    def fit(self, X, y, sample_weight=None, groups=None) -> PovertyModel:
+        poor = self._encode_target(y, len(as_frame(X)))
+        encoded, weight = self._fit_encoder(X, sample_weight)
+        self._fit_encoded(encoded, poor, weight, groups)
+        return self
+
+    def decision_function(self, X) -> np.ndarray:
+        """The model's margin (log-odds of being poor; minus the prediction for OLS)."""
+        return self._margin(self._encode(X))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probabilities of ``classes_`` (column 1 = poor); rows sum to 1."""
+        poor = np.clip(self._proba_poor(self._encode(X)), 0.0, 1.0)
+        return np.column_stack([1.0 - poor, poor])
+
+    def predict(self, X) -> np.ndarray:
+        """The label of the more likely class (poor when its probability is at least 0.5)."""
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+    def poverty_score(self, X) -> np.ndarray:
+        """Score for ranking households: higher = poorer (the margin)."""
+        return self.decision_function(X)
+
+    # -- hooks ----------------------------------------------------------------------------
+
+    def _make_encoder(self) -> FeatureEncoder:
+        raise NotImplementedError
+
+    def _fit_encoded(self, encoded: pd.DataFrame, poor: np.ndarray, weight, groups) -> None:
+        raise NotImplementedError
+
+    def _margin(self, encoded: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+    def _proba_poor(self, encoded: pd.DataFrame) -> np.ndarray:
+        return expit(self._margin(encoded))
+
+    # -- shared helpers ---------------------------------------------------------------------
+
+    def _fit_encoder(self, X, sample_weight) -> tuple[pd.DataFrame, np.ndarray]:
+        """Fit ``encoder_`` on the training fold; return the encoded frame and weights."""
+        frame = as_frame(X)
+        weight = _check_sample_weight(sample_weight, frame, dtype=np.float64)
+        self.encoder_ = self._make_encoder().fit(frame, sample_weight=weight)
+        self.n_features_in_ = self.encoder_.n_features_in_
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = self.encoder_.feature_names_in_
+        return self.encoder_.transform(frame), weight
+
+    def _encode(self, X) -> pd.DataFrame:
+        check_is_fitted(self, "encoder_")
+        if not isinstance(X, pd.DataFrame):
+            n_columns = np.shape(X)[1] if np.ndim(X) == 2 else None
+            if n_columns != self.n_features_in_:
+                raise ValueError(
+                    f"X has {n_columns} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input"
+                )
+        return self.encoder_.transform(X)
+
+    def _encode_target(self, y, n_rows: int) -> np.ndarray:
+        labels = np.asarray(y)
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels.ravel()
+        if labels.ndim != 1 or len(labels) != n_rows:
+            raise ValueError(
+                f"y must be one label per household ({n_rows} rows), got shape {labels.shape}"
+            )
+        if pd.isna(labels).any():
+            raise ValueError("y has missing values; drop households without a poor label first")
+        self.classes_ = np.unique(labels)
+        if len(self.classes_) != 2:
+            raise ValueError(
+                f"{type(self).__name__} is a binary classifier: y must hold exactly two "
+                f"classes (0 = not poor, 1 = poor); got {len(self.classes_)} class(es): "
+                f"{self.classes_[:5].tolist()}"
+            )
+        return (labels == self.classes_[1]).astype(np.int8)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        return tags
+
+
+def balanced_weight(poor: np.ndarray, weight: np.ndarray, class_weight) -> np.ndarray:
+    """Sample weights times class weights (``None``, ``"balanced"`` or ``{0: w0, 1: w1}``).
+
+    "balanced" gives each class the same total weight, as scikit-learn does.
+
+    >>> balanced_weight(np.array([0, 0, 0, 1]), np.ones(4), "balanced").tolist()
+    [0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 2.0]
+    """
+    if class_weight is None:
+        return weight
+    if class_weight == "balanced":
+        totals = np.array([weight[poor == k].sum() for k in (0, 1)])
+        per_class = totals.sum() / (2.0 * np.where(totals > 0, totals, 1.0))
+    elif isinstance(class_weight, dict) and set(class_weight) <= {0, 1}:
+        per_class = np.array([class_weight.get(0, 1.0), class_weight.get(1, 1.0)], dtype=float)
+    else:
+        raise ValueError(
+            f"class_weight must be None, 'balanced' or a dict {{0: w, 1: w}}, got {class_weight!r}"
+        )
+    return weight * per_class[poor]
+
+
+BASE = "__base__"
+
+
+def contributions_by_feature(
+    encoded_contributions: pd.DataFrame, sources: dict[str, str]
+) -> pd.DataFrame:
+    """Sum contributions of encoded columns back to their source feature columns.
+
+    The ``__base__`` column (the margin at the reference point) is kept as is, so each row
+    still sums to the model's margin.
+
+    >>> c = pd.DataFrame({"Lantai=2": [0.5], "Lantai=9": [1.0], "Luas": [-0.25], BASE: [0.1]})
+    >>> contributions_by_feature(c, {"Lantai=2": "Lantai", "Lantai=9": "Lantai", "Luas": "Luas"})
+       Lantai  Luas  __base__
+    0     1.5 -0.25       0.1
+    """
+    features = list(dict.fromkeys(sources.values()))
+    summed = encoded_contributions.drop(columns=BASE).T.groupby(sources).sum().T
+    return summed.reindex(columns=features).assign(**{BASE: encoded_contributions[BASE]})
+
+
+class ExactContributions:
+    """Mixin for families whose margin splits exactly into per-column terms.
+
+    For linear models and additive models (EBM) these terms are the exact interventional
+    SHAP values against the training mean; for XGBoost they are exact TreeSHAP values.
+    """
+
+    def contributions(self, X, by: str = "feature") -> pd.DataFrame:
+        """Per-household contributions to :meth:`decision_function`, plus ``__base__``.
+
+        ``by="feature"`` sums encoded columns back to ``household_features`` columns
+        (via ``encoder_.sources_``); ``by="encoded"`` keeps one column per encoded column.
+        Every row sums to the household's margin.
+        """
+        if by not in ("feature", "encoded"):
+            raise ValueError(f"contributions(by=...) must be 'feature' or 'encoded', got {by!r}")
+        per_column = self._encoded_contributions(self._encode(X))
+        if by == "encoded":
+            return per_column
+        return contributions_by_feature(per_column, self.encoder_.sources_)

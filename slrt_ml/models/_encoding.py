@@ -1,0 +1,211 @@
+"""Turn a ``household_features`` frame into the float32 matrix a model fits on.
+
+Categorical columns are the string/object/category columns of the frame (area codes such
+as ``"7311010"``, nominal questionnaire codes); every other column is numeric. The encoder
+learns its categories on the training fold only: levels seen fewer than ``min_frequency``
+times become ``"__other__"``, and so does any level first seen at transform time. Missing
+categorical values are their own level, ``"__missing__"``.
+
+>>> X = pd.DataFrame({"Luas_lantai": [20.0, 36.0, 48.0, 60.0],
+...                   "Lantai": pd.array(["9", "9", "2", "2"], dtype="string")})
+>>> enc = FeatureEncoder(min_frequency=1).fit(X)
+>>> enc.transform(X).columns.tolist()
+['Luas_lantai', 'Lantai=2', 'Lantai=9']
+>>> enc.sources_["Lantai=9"]
+'Lantai'
+>>> enc.transform(X.assign(Lantai=pd.array(["7"] * 4, dtype="string"))).iloc[0].tolist()
+[20.0, 0.0, 0.0]
+>>> FeatureEncoder(mode="ordinal", min_frequency=1).fit(X).transform(X)["Lantai"].tolist()
+[2.0, 2.0, 1.0, 1.0]
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["FeatureEncoder", "OTHER", "MISSING", "as_frame", "categorical_columns"]
+
+OTHER = "__other__"
+MISSING = "__missing__"
+
+
+def as_frame(X) -> pd.DataFrame:
+    """``X`` as a DataFrame; arrays get columns ``x0, x1, ...`` (all numeric).
+
+    >>> as_frame(np.zeros((2, 3))).columns.tolist()
+    ['x0', 'x1', 'x2']
+    """
+    if isinstance(X, pd.DataFrame):
+        return X
+    array = np.asarray(X)
+    if array.ndim != 2:
+        raise ValueError(
+            f"expected a 2-D table of household features, got an array of shape {array.shape}; "
+            "pass the DataFrame from features.household_features (or reshape to 2-D)"
+        )
+    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+
+
+def categorical_columns(X: pd.DataFrame) -> list[str]:
+    """Columns of dtype string, object or category, in frame order."""
+    return [
+        str(c)
+        for c, dtype in X.dtypes.items()
+        if isinstance(dtype, pd.CategoricalDtype | pd.StringDtype)
+        or pd.api.types.is_object_dtype(dtype)
+    ]
+
+
+class FeatureEncoder(TransformerMixin, BaseEstimator):
+    """Encode categorical columns and (optionally) standardise numeric ones.
+
+    Parameters
+    ----------
+    mode : "onehot" (one 0/1 column per kept level, ``"col=level"``; an unseen level is
+        all zeros, or ``col=__other__`` when rare levels were pooled in fit) or
+        "ordinal" (one column of integer codes 1..k in sorted level order; 0 means
+        ``__other__``/unseen, so it can index an embedding table directly).
+    standardize : centre and scale numeric columns with the (weighted) training mean and
+        standard deviation; linear models and the MLP want it, trees do not.
+    min_frequency : a level seen fewer times than this in fit is pooled into ``__other__``.
+    fill_missing : replace missing numeric values with the training median; trees that
+        handle NaN natively can keep them (``False``).
+
+    Fitted attributes: ``feature_names_in_``, ``categorical_columns_``,
+    ``numeric_columns_``, ``categories_`` (column -> kept levels, sorted),
+    ``cardinalities_`` (column -> embedding table size, ordinal mode), ``medians_``,
+    ``means_``, ``scales_``, ``sources_`` (encoded column -> source feature column).
+    """
+
+    def __init__(
+        self,
+        mode: Literal["onehot", "ordinal"] = "onehot",
+        standardize: bool = False,
+        min_frequency: int = 10,
+        fill_missing: bool = True,
+    ):
+        self.mode = mode
+        self.standardize = standardize
+        self.min_frequency = min_frequency
+        self.fill_missing = fill_missing
+
+    def fit(self, X, y=None, sample_weight=None) -> FeatureEncoder:
+        if self.mode not in ("onehot", "ordinal"):
+            raise ValueError(
+                f"FeatureEncoder mode must be 'onehot' or 'ordinal', got {self.mode!r}"
+            )
+        frame = as_frame(X)
+        self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
+        self.n_features_in_ = frame.shape[1]
+        self.categorical_columns_ = categorical_columns(frame)
+        self.numeric_columns_ = [
+            c for c in self.feature_names_in_ if c not in self.categorical_columns_
+        ]
+        self.categories_ = {c: self._kept_levels(frame[c]) for c in self.categorical_columns_}
+        self.cardinalities_ = {c: len(levels) + 1 for c, levels in self.categories_.items()}
+        self._fit_numeric(self._numeric_block(frame), sample_weight)
+        self.sources_ = self._sources()
+        return self
+
+    def transform(self, X) -> pd.DataFrame:
+        check_is_fitted(self, "sources_")
+        frame = self._check_columns(as_frame(X))
+        numeric = self._numeric_block(frame)
+        if self.fill_missing:
+            numeric = numeric.fillna(pd.Series(self.medians_))
+        if self.standardize:
+            numeric = (numeric - pd.Series(self.means_)) / pd.Series(self.scales_)
+        blocks = [numeric.astype(np.float32)]
+        blocks += [self._encode_column(frame[c], c) for c in self.categorical_columns_]
+        out = pd.concat(blocks, axis=1)
+        out.index = frame.index
+        return out.astype(np.float32)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        check_is_fitted(self, "sources_")
+        return np.asarray(list(self.sources_), dtype=object)
+
+    # -- fit helpers ------------------------------------------------------------------------
+
+    def _kept_levels(self, column: pd.Series) -> list[str]:
+        """Frequent levels, sorted; onehot mode adds ``__other__`` when some were pooled."""
+        counts = _as_levels(column).value_counts()
+        kept = sorted(counts.index[counts >= self.min_frequency].tolist())
+        pooled = len(kept) < len(counts)
+        return kept + [OTHER] if pooled and self.mode == "onehot" else kept
+
+    def _fit_numeric(self, numeric: pd.DataFrame, sample_weight) -> None:
+        weight = (
+            np.ones(len(numeric)) if sample_weight is None else np.asarray(sample_weight, float)
+        )
+        self.medians_ = {c: _finite_or_zero(numeric[c].median()) for c in numeric}
+        self.means_, self.scales_ = {}, {}
+        for c in numeric:
+            values = numeric[c].to_numpy(dtype=float)
+            ok = ~np.isnan(values) & (weight > 0)
+            mean = np.average(values[ok], weights=weight[ok]) if ok.any() else 0.0
+            var = np.average((values[ok] - mean) ** 2, weights=weight[ok]) if ok.any() else 0.0
+            self.means_[c] = float(mean)
+            self.scales_[c] = float(np.sqrt(var)) if var > 0 else 1.0
+
+    def _sources(self) -> dict[str, str]:
+        sources = {c: c for c in self.numeric_columns_}
+        for c in self.categorical_columns_:
+            if self.mode == "ordinal":
+                sources[c] = c
+            else:
+                sources.update({f"{c}={level}": c for level in self.categories_[c]})
+        return sources
+
+    # -- transform helpers --------------------------------------------------------------------
+
+    def _check_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
+        present = {str(c) for c in frame.columns}
+        missing = [c for c in self.feature_names_in_ if c not in present]
+        if missing:
+            raise ValueError(
+                f"columns seen in fit but missing now: {missing[:20]}"
+                f"{' ...' if len(missing) > 20 else ''} ({len(missing)} of {self.n_features_in_}); "
+                "build the features with the same features.household_features call as in training"
+            )
+        frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+        now_categorical = set(categorical_columns(frame))
+        changed = [c for c in self.numeric_columns_ if c in now_categorical]
+        if changed:
+            raise ValueError(
+                f"columns numeric in fit are text now: {changed[:20]}; "
+                "convert them to numbers as in training"
+            )
+        return frame
+
+    def _numeric_block(self, frame: pd.DataFrame) -> pd.DataFrame:
+        block = frame[list(self.numeric_columns_)]
+        return block.apply(lambda s: pd.to_numeric(s, errors="raise")).astype(np.float64)
+
+    def _encode_column(self, column: pd.Series, name: str) -> pd.DataFrame:
+        levels = _as_levels(column).to_numpy()
+        kept = self.categories_[name]
+        codes = pd.Categorical(levels, categories=kept).codes.astype(np.int64) + 1  # unseen/rare: 0
+        if self.mode == "ordinal":
+            return pd.DataFrame({name: codes.astype(np.float32)}, index=column.index)
+        onehot = np.zeros((len(codes), len(kept)), dtype=np.float32)
+        rows = np.flatnonzero(codes > 0)
+        onehot[rows, codes[rows] - 1] = 1.0
+        if OTHER in kept:  # rare levels were pooled in fit: unseen ones join them
+            onehot[codes == 0, kept.index(OTHER)] = 1.0
+        return pd.DataFrame(onehot, columns=[f"{name}={lv}" for lv in kept], index=column.index)
+
+
+def _as_levels(column: pd.Series) -> pd.Series:
+    """Categorical values as plain strings; missing values become ``__missing__``."""
+    values = column.astype("object")
+    return values.where(values.notna(), MISSING).astype(str)
+
+
+def _finite_or_zero(value: float) -> float:
+    return float(value) if np.isfinite(value) else 0.0

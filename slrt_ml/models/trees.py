@@ -1,0 +1,156 @@
+"""Tree ensembles: gradient boosting (``gbm``, XGBoost) and random forest (``rf``).
+
+Why XGBoost for ``gbm``: its ``pred_contribs`` gives exact TreeSHAP values per household
+at a cost of trees x leaves x depth^2, so shallow trees (depth 3-4, 200 rounds) explain
+over ten thousand households a second on two cores with no loss of AUC on registry-like
+data. scikit-learn's HistGradientBoosting has no exact contribution API, and shap's
+TreeExplainer returns wrong values for it when native categorical splits are used.
+Categoricals are one-hot encoded; missing numeric values stay NaN (XGBoost learns a
+default direction for them).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy.special import logit
+from sklearn.ensemble import RandomForestClassifier
+from xgboost import DMatrix, XGBClassifier
+
+from ._base import BASE, ExactContributions, PovertyModel, balanced_weight
+from ._encoding import FeatureEncoder
+
+__all__ = ["GradientBoostingModel", "RandomForestModel"]
+
+#: keeps the forest's log-odds finite when every tree agrees
+_PROBA_FLOOR = 1e-6
+
+
+class GradientBoostingModel(ExactContributions, PovertyModel):
+    """XGBoost classifier with shallow trees (histogram method, two threads).
+
+    Parameters: ``n_estimators``, ``max_depth``, ``learning_rate``, ``subsample``,
+    ``colsample_bytree``, ``min_child_weight``, ``reg_lambda``, ``class_weight``,
+    ``min_frequency`` (rarer category levels pooled), ``n_jobs``, ``random_state``.
+    Fitted: ``booster_`` (the XGBClassifier).
+    """
+
+    name: ClassVar[str] = "gbm"
+
+    def __init__(
+        self,
+        n_estimators: int = 200,
+        max_depth: int = 4,
+        learning_rate: float = 0.1,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        min_child_weight: float = 1.0,
+        reg_lambda: float = 1.0,
+        class_weight=None,
+        min_frequency: int = 10,
+        n_jobs: int = 2,
+        random_state=None,
+    ):
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.learning_rate = learning_rate
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.min_child_weight = min_child_weight
+        self.reg_lambda = reg_lambda
+        self.class_weight = class_weight
+        self.min_frequency = min_frequency
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _make_encoder(self) -> FeatureEncoder:
+        return FeatureEncoder("onehot", min_frequency=self.min_frequency, fill_missing=False)
+
+    def _fit_encoded(self, encoded, poor, weight, groups) -> None:
+        self.booster_ = XGBClassifier(
+            n_estimators=self.n_estimators,
+            max_depth=self.max_depth,
+            learning_rate=self.learning_rate,
+            subsample=self.subsample,
+            colsample_bytree=self.colsample_bytree,
+            min_child_weight=self.min_child_weight,
+            reg_lambda=self.reg_lambda,
+            tree_method="hist",
+            n_jobs=self.n_jobs,
+            random_state=_seed(self.random_state),
+        )
+        self.booster_.fit(
+            encoded, poor, sample_weight=balanced_weight(poor, weight, self.class_weight)
+        )
+
+    def _margin(self, encoded):
+        return self.booster_.predict(encoded, output_margin=True).astype(np.float64)
+
+    def _encoded_contributions(self, encoded):
+        matrix = DMatrix(encoded, nthread=self.n_jobs)
+        values = self.booster_.get_booster().predict(matrix, pred_contribs=True)
+        return pd.DataFrame(values, columns=[*encoded.columns, BASE], index=encoded.index)
+
+
+class RandomForestModel(PovertyModel):
+    """scikit-learn random forest with modest depth, so explanations stay affordable.
+
+    Parameters: ``n_estimators``, ``max_depth``, ``min_samples_leaf``, ``max_features``,
+    ``class_weight``, ``min_frequency``, ``n_jobs``, ``random_state``. Margin = log-odds of
+    the forest's vote share (floored at 1e-6). Fitted: ``forest_``.
+    """
+
+    name: ClassVar[str] = "rf"
+
+    def __init__(
+        self,
+        n_estimators: int = 200,
+        max_depth: int | None = 12,
+        min_samples_leaf: int = 20,
+        max_features: float | str = "sqrt",
+        class_weight=None,
+        min_frequency: int = 10,
+        n_jobs: int = 2,
+        random_state=None,
+    ):
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.max_features = max_features
+        self.class_weight = class_weight
+        self.min_frequency = min_frequency
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _make_encoder(self) -> FeatureEncoder:
+        return FeatureEncoder("onehot", min_frequency=self.min_frequency)
+
+    def _fit_encoded(self, encoded, poor, weight, groups) -> None:
+        self.forest_ = RandomForestClassifier(
+            n_estimators=self.n_estimators,
+            max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf,
+            max_features=self.max_features,
+            n_jobs=self.n_jobs,
+            random_state=self.random_state,
+        )
+        self.forest_.fit(
+            encoded, poor, sample_weight=balanced_weight(poor, weight, self.class_weight)
+        )
+
+    def _proba_poor(self, encoded):
+        return self.forest_.predict_proba(encoded)[:, 1]
+
+    def _margin(self, encoded):
+        return logit(np.clip(self._proba_poor(encoded), _PROBA_FLOOR, 1 - _PROBA_FLOOR))
+
+
+def _seed(random_state) -> int:
+    """XGBoost wants an integer seed; ``None`` means 0 (XGBoost's own default)."""
+    if random_state is None:
+        return 0
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    return int(random_state)

@@ -1,0 +1,283 @@
+"""Scores -> recipient list under a quota, overall or per area.
+
+A *selection* is the ``quota`` eligible households with the highest score (higher =
+poorer). Comparisons with SIKS-NG are made at equal coverage, so :func:`quota_from`
+turns SIKS-NG's own list (or a count, or a share) into the quota every model gets.
+
+Ties are broken deterministically: among equal scores the household with the smaller
+``tiebreak`` key (for example ``IDBDT``, compared as strings, ascending) is taken first;
+without a ``tiebreak`` key, the earlier row is taken first. Pass ``IDBDT`` as the key and
+the selection does not depend on row order.
+
+>>> select_under_quota([0.9, 0.1, 0.5, 0.7], 2).tolist()
+[True, False, False, True]
+>>> select_under_quota([0.9, 0.1, 0.5, 0.7], 2, area=["a", "a", "b", "b"],
+...                    area_quota={"a": 1, "b": 1}).tolist()
+[True, False, False, True]
+>>> quota_from([1, 0, 1, 1, 0, 0], 0.5)
+3
+>>> quota_from([1, 0, 1, 1, 0, 0], "siksng", area=["a", "a", "a", "b", "b", "b"]).to_dict()
+{'a': 2, 'b': 1}
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "QuotaShortfallWarning",
+    "select_under_quota",
+    "quota_from",
+    "largest_remainder",
+]
+
+
+class QuotaShortfallWarning(UserWarning):
+    """Fewer eligible households than the quota: every eligible household was selected."""
+
+
+def _as_1d(values: Any, name: str, n: int | None = None) -> np.ndarray:
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
+    if n is not None and len(array) != n:
+        raise ValueError(f"{name} has {len(array)} rows but score has {n}; pass aligned arrays")
+    return array
+
+
+def _sort_codes(values: Any, name: str, n: int) -> np.ndarray:
+    """Integer codes that sort like ``values`` (strings compared as strings)."""
+    array = _as_1d(values, name, n)
+    codes, _ = pd.factorize(
+        pd.Series(array, dtype="string" if array.dtype == object else None), sort=True
+    )
+    return codes
+
+
+def _check_score(score: Any) -> np.ndarray:
+    values = _as_1d(score, "score").astype(float)
+    missing = np.isnan(values)
+    if missing.any():
+        rows = np.flatnonzero(missing)[:5].tolist()
+        raise ValueError(
+            f"score has {int(missing.sum())} missing values (rows {rows}); "
+            "score every household or mark it ineligible before selecting"
+        )
+    return values
+
+
+def _area_quotas(quota: Any, area_quota: Mapping | pd.Series | None, areas: pd.Index) -> np.ndarray:
+    """Quota per area code, in the order of ``areas`` (the factorized uniques)."""
+    if area_quota is None and isinstance(quota, Mapping | pd.Series):
+        area_quota = quota
+        quota = None
+    if area_quota is None:
+        raise ValueError("area was given without area_quota; pass a mapping area -> count")
+    mapping = pd.Series(dict(area_quota) if isinstance(area_quota, Mapping) else area_quota)
+    mapping.index = mapping.index.astype(str)
+    missing = areas.difference(mapping.index)
+    if len(missing):
+        raise ValueError(
+            f"area_quota has no quota for {len(missing)} areas, e.g. {missing[:5].tolist()}; "
+            "build it with quota_from(..., area=...) so every area gets one"
+        )
+    counts = mapping.reindex(areas).to_numpy()
+    if (counts < 0).any():
+        raise ValueError("area_quota has negative counts; a quota is a number of households >= 0")
+    if quota is not None and int(quota) != int(counts.sum()):
+        raise ValueError(
+            f"quota {int(quota)} differs from the sum of area_quota {int(counts.sum())}; "
+            "pass one or make them agree"
+        )
+    return counts.astype(np.int64)
+
+
+def _warn_shortfall(available: np.ndarray, wanted: np.ndarray, where: str) -> None:
+    short = available < wanted
+    if short.any():
+        warnings.warn(
+            f"{int(short.sum())} {where} have fewer eligible households than their quota "
+            f"({int((wanted - available)[short].sum())} places left empty); "
+            "every eligible household there is selected",
+            QuotaShortfallWarning,
+            stacklevel=3,
+        )
+
+
+def select_under_quota(
+    score: Any,
+    quota: int | Mapping | pd.Series | None,
+    *,
+    eligible: Any = None,
+    area: Any = None,
+    area_quota: Mapping | pd.Series | None = None,
+    tiebreak: Any = None,
+) -> np.ndarray:
+    """Select the ``quota`` eligible households with the highest score.
+
+    Parameters
+    ----------
+    score : higher = poorer; no missing values.
+    quota : number of households overall; with ``area``, a mapping area -> count may be
+        passed here instead of ``area_quota`` (or ``None`` when ``area_quota`` is given).
+    eligible : 0/1 or bool per household; ineligible households are never selected.
+    area : area code per household (desa or kecamatan); each area is ranked on its own
+        at its own quota.
+    area_quota : mapping area -> count; must cover every area present.
+    tiebreak : key per household (IDBDT) that orders equal scores, ascending.
+
+    Returns a boolean array aligned with ``score``. When an area (or the whole frame) has
+    fewer eligible households than its quota, all of them are selected and a
+    :class:`QuotaShortfallWarning` says how many places stayed empty.
+
+    >>> select_under_quota([1.0, 2.0, 2.0, 3.0], 2, tiebreak=["d", "c", "b", "a"]).tolist()
+    [False, False, True, True]
+    >>> select_under_quota([3.0, 2.0, 1.0], 2, eligible=[0, 1, 1]).tolist()
+    [False, True, True]
+    """
+    values = _check_score(score)
+    n = len(values)
+    keep = np.ones(n, bool) if eligible is None else _as_1d(eligible, "eligible", n).astype(bool)
+    tie = np.arange(n) if tiebreak is None else _sort_codes(tiebreak, "tiebreak", n)
+    candidates = np.flatnonzero(keep)
+    if area is None:
+        wanted = int(quota)
+        if wanted < 0:
+            raise ValueError(f"quota must be >= 0, got {wanted}")
+        _warn_shortfall(np.array([len(candidates)]), np.array([wanted]), "selections")
+        order = candidates[np.lexsort((tie[candidates], -values[candidates]))]
+        selected = np.zeros(n, bool)
+        selected[order[:wanted]] = True
+        return selected
+    return _select_per_area(values, quota, keep, area, area_quota, tie)
+
+
+def _select_per_area(
+    values: np.ndarray, quota: Any, keep: np.ndarray, area: Any, area_quota: Any, tie: np.ndarray
+) -> np.ndarray:
+    n = len(values)
+    area_values = pd.Series(_as_1d(area, "area", n)).astype("string")
+    codes, uniques = pd.factorize(area_values, sort=True)
+    wanted = _area_quotas(quota, area_quota, pd.Index(uniques.astype(str)))
+    candidates = np.flatnonzero(keep)
+    order = candidates[np.lexsort((tie[candidates], -values[candidates], codes[candidates]))]
+    sorted_codes = codes[order]
+    available = np.bincount(sorted_codes, minlength=len(uniques))
+    _warn_shortfall(available, wanted, "areas")
+    group_start = np.concatenate(([0], np.cumsum(available)[:-1]))
+    rank_in_area = np.arange(len(order)) - group_start[sorted_codes]
+    selected = np.zeros(n, bool)
+    selected[order[rank_in_area < wanted[sorted_codes]]] = True
+    return selected
+
+
+def largest_remainder(total: int, base: pd.Series) -> pd.Series:
+    """Split ``total`` over areas in proportion to ``base`` (Hamilton's rule).
+
+    Each area first gets the floor of its exact share; the places left go one each to
+    the areas with the largest remainders (ties: area code ascending). The parts sum to
+    ``total`` exactly.
+
+    >>> largest_remainder(10, pd.Series({"a": 1, "b": 1, "c": 1})).tolist()
+    [4, 3, 3]
+    """
+    weights = base.astype(float).sort_index()
+    if weights.sum() <= 0:
+        raise ValueError("cannot split a quota over areas whose base sums to 0")
+    exact = total * weights / weights.sum()
+    parts = np.floor(exact).astype(np.int64)
+    remainder = (exact - parts).to_numpy()
+    extra = int(total - parts.sum())
+    winners = np.lexsort((np.arange(len(remainder)), -remainder))[:extra]
+    parts.iloc[winners] += 1
+    return parts.rename("quota")
+
+
+def _parse_how(how: Any) -> Any:
+    if isinstance(how, str) and how != "siksng":
+        try:
+            return int(how)
+        except ValueError:
+            try:
+                return float(how)
+            except ValueError:
+                raise ValueError(
+                    f"quota {how!r} is not understood; use 'siksng', a count (500) "
+                    "or a share in (0, 1] (0.25)"
+                ) from None
+    return how
+
+
+def quota_from(
+    siksng_selected: Any,
+    how: str | int | float,
+    *,
+    area: Any = None,
+    n_eligible: int | pd.Series | Mapping | None = None,
+) -> int | pd.Series:
+    """Turn a quota rule into a count (overall) or a Series area -> count.
+
+    ``how``:
+    - ``"siksng"``: as many households as SIKS-NG selected (per area with ``area``);
+    - an int N: N households; per area, N is split in proportion to each area's base;
+    - a float share in (0, 1]: that share of the base, rounded half up; per area, the
+      rounded total is split in proportion to each area's base.
+
+    The *base* is ``n_eligible`` (an int overall, or a mapping area -> count) or, when
+    not given, the number of households (per area). Per-area splits use the
+    largest-remainder rule, so the area quotas always sum to the overall quota.
+
+    >>> quota_from([1, 0, 0, 1], 3)
+    3
+    >>> quota_from([1, 0, 0, 1], 0.25, n_eligible=10)
+    3
+    >>> quota_from([1, 0, 0, 0, 0], 3, area=["a", "a", "b", "b", "b"]).to_dict()
+    {'a': 1, 'b': 2}
+    """
+    selected = np.asarray(siksng_selected).astype(bool)
+    how = _parse_how(how)
+    if area is None:
+        return _overall_quota(selected, how, n_eligible)
+    areas = pd.Series(np.asarray(area), dtype="string")
+    if len(areas) != len(selected):
+        raise ValueError(f"area has {len(areas)} rows but siksng_selected has {len(selected)}")
+    if how == "siksng":
+        per_area = pd.Series(selected.astype(np.int64)).groupby(areas.to_numpy()).sum()
+        return per_area.sort_index().rename("quota")
+    base = _area_base(areas, n_eligible)
+    total = _overall_quota(selected, how, int(base.sum()))
+    return largest_remainder(total, base)
+
+
+def _overall_quota(selected: np.ndarray, how: Any, n_eligible: Any) -> int:
+    if how == "siksng":
+        return int(selected.sum())
+    base = len(selected) if n_eligible is None else int(np.sum(pd.Series(n_eligible)))
+    if isinstance(how, bool) or not isinstance(how, int | float | np.integer | np.floating):
+        raise ValueError(f"quota {how!r} is not understood; use 'siksng', a count or a share")
+    if isinstance(how, int | np.integer):
+        if not 0 <= how <= base:
+            raise ValueError(f"quota {how} households is outside 0..{base} (the eligible base)")
+        return int(how)
+    if not 0 < how <= 1:
+        raise ValueError(f"quota share {how} must be in (0, 1]; for a count pass an int")
+    return int(np.floor(how * base + 0.5))
+
+
+def _area_base(areas: pd.Series, n_eligible: Any) -> pd.Series:
+    if n_eligible is None:
+        return areas.value_counts().sort_index()
+    if not isinstance(n_eligible, Mapping | pd.Series):
+        raise ValueError(
+            "with area, n_eligible must be a mapping area -> eligible count, "
+            f"got {type(n_eligible).__name__}"
+        )
+    base = pd.Series(dict(n_eligible) if isinstance(n_eligible, Mapping) else n_eligible)
+    base.index = base.index.astype(str)
+    present = pd.Index(areas.unique().astype(str))
+    return base.reindex(present.union(base.index), fill_value=0).sort_index()

@@ -747,23 +747,33 @@ def pkh_components(members: pd.DataFrame, *, elderly_age: float = 60) -> pd.Data
 # ----------------------------------------------------------------------------- households
 def _assets(households: pd.DataFrame) -> dict[str, np.ndarray]:
     """Yes/no items decoded with the PBDT {1, 3} yes / {2, 4} no rule; bad codes raise."""
-    out = {f"punya_{stem}": decode_yes_no(households[item], item).to_numpy(np.float64)
-           for item, (stem, _) in _ASSETS.items()}
+    out = {
+        f"punya_{stem}": decode_yes_no(households[item], item).to_numpy(np.float64)
+        for item, (stem, _) in _ASSETS.items()
+    }
     out["n_aset"] = sum(out.values())
-    out["punya_lahan"] = decode_yes_no(households["Aset_tak_bergerak"], "Aset_tak_bergerak").to_numpy(np.float64)
-    out["punya_rumah_lain"] = decode_yes_no(households["Rumah_lain"], "Rumah_lain").to_numpy(np.float64)
+    out["punya_lahan"] = decode_yes_no(
+        households["Aset_tak_bergerak"], "Aset_tak_bergerak"
+    ).to_numpy(np.float64)
+    out["punya_rumah_lain"] = decode_yes_no(households["Rumah_lain"], "Rumah_lain").to_numpy(
+        np.float64
+    )
     out["luas_lahan_ha"] = np.nan_to_num(_number(households, "Luas_atb"), nan=0.0) / 10_000
     return out
 
 
 def _livestock(households: pd.DataFrame) -> dict[str, np.ndarray]:
-    out = {name: np.nan_to_num(_number(households, item), nan=0.0)
-           for item, (name, _, _) in _LIVESTOCK.items()}
+    out = {
+        name: np.nan_to_num(_number(households, item), nan=0.0)
+        for item, (name, _, _) in _LIVESTOCK.items()
+    }
     out["ternak_tlu"] = sum(out[name] * tlu for name, _, tlu in _LIVESTOCK.values())
     return out
 
 
-def housing_features(households: pd.DataFrame, n_art: pd.Series | np.ndarray | None = None) -> pd.DataFrame:
+def housing_features(
+    households: pd.DataFrame, n_art: pd.Series | np.ndarray | None = None
+) -> pd.DataFrame:
     """Dwelling, water, sanitation, power, cooking fuel, assets, land and livestock.
 
     ``n_art`` (household size, aligned with ``households``) defaults to ``Jumlah_ART``.
@@ -779,9 +789,16 @@ def housing_features(households: pd.DataFrame, n_art: pd.Series | np.ndarray | N
     [9.0, 0.0, 900.0, 15.0, 1.7000000476837158]
     """
     _require(households, _HOUSEHOLD_COLUMNS, "households")
-    _check_codes(households, (*_QUALITY, *(i for i, *_ in _HOUSING_BINARIES.values())), "household", "households")
+    _check_codes(
+        households,
+        (*_QUALITY, *(i for i, *_ in _HOUSING_BINARIES.values())),
+        "household",
+        "households",
+    )
     ids = _household_ids(households)
-    size = _number(households, "Jumlah_ART") if n_art is None else np.asarray(n_art, dtype=np.float64)
+    size = (
+        _number(households, "Jumlah_ART") if n_art is None else np.asarray(n_art, dtype=np.float64)
+    )
     size = np.maximum(np.nan_to_num(size, nan=1.0), 1.0)
     out: dict[str, np.ndarray] = {
         "luas_lantai_per_kapita": np.nan_to_num(_number(households, "Luas_lantai"), nan=0.0) / size,
@@ -790,11 +807,15 @@ def housing_features(households: pd.DataFrame, n_art: pd.Series | np.ndarray | N
     for name, (item, codes, _, _) in _HOUSING_BINARIES.items():
         out[name] = _is(households, item, codes).astype(np.float64)
     for item, groups in _QUALITY.items():
-        out[f"kualitas_{item.lower()}"] = households[item].astype("string").map(groups).to_numpy(np.float64, na_value=1.0)
+        out[f"kualitas_{item.lower()}"] = (
+            households[item].astype("string").map(groups).to_numpy(np.float64, na_value=1.0)
+        )
     watt = households["Daya"].astype("string").map(_DAYA_WATT).to_numpy(np.float64, na_value=0.0)
     out["daya_watt"] = np.where(out["listrik_pln"] == 1, watt, 0.0)
     for name, (item, _) in _RAW_CATEGORIES.items():
-        out[name] = households[item].astype("string").fillna(MISSING_CATEGORY).to_numpy(dtype=object)
+        out[name] = (
+            households[item].astype("string").fillna(MISSING_CATEGORY).to_numpy(dtype=object)
+        )
     return _frame({**out, **_assets(households), **_livestock(households)}, ids)
 
 
@@ -816,8 +837,10 @@ def area_features(households: pd.DataFrame, areas: pd.DataFrame | None = None) -
     """
     ids = _household_ids(households)
     kab = households["KDPROP"].astype("string") + households["KDKAB"].astype("string")
-    columns = {"kabupaten": kab.to_numpy(dtype=object),
-               "kecamatan": (kab + households["KDKEC"].astype("string")).to_numpy(dtype=object)}
+    columns = {
+        "kabupaten": kab.to_numpy(dtype=object),
+        "kecamatan": (kab + households["KDKEC"].astype("string")).to_numpy(dtype=object),
+    }
     if areas is not None:
         columns["perkotaan"] = _urban(households, areas)
     return _frame(columns, ids)
@@ -827,15 +850,21 @@ def _urban(households: pd.DataFrame, areas: pd.DataFrame) -> np.ndarray:
     _require(areas, ("KDPROP", "KDKAB", "KDKEC", "KDDESA", "Klasifikasi"), "areas")
     area_key = _desa_key(areas)
     if area_key.duplicated().any():
-        raise FeatureError(f"areas: desa codes must be unique; duplicated: {area_key[area_key.duplicated()].unique()[:5].tolist()}")
-    urban = pd.Series(_is(areas, "Klasifikasi", ("1",)).astype(np.float64), index=pd.Index(area_key))
+        raise FeatureError(
+            f"areas: desa codes must be unique; duplicated: {area_key[area_key.duplicated()].unique()[:5].tolist()}"
+        )
+    urban = pd.Series(
+        _is(areas, "Klasifikasi", ("1",)).astype(np.float64), index=pd.Index(area_key)
+    )
     hh_key = _desa_key(households)
     found = pd.Index(area_key).get_indexer(hh_key)
     if (found < 0).any():
         missing = hh_key[found < 0].unique()
-        raise FeatureError(f"areas: {len(missing)} desa of the households are missing "
-                           f"(KDPROP+KDKAB+KDKEC+KDDESA), e.g. {missing[:5].tolist()}; "
-                           "use the areas table of the same registry or pass areas=None")
+        raise FeatureError(
+            f"areas: {len(missing)} desa of the households are missing "
+            f"(KDPROP+KDKAB+KDKEC+KDDESA), e.g. {missing[:5].tolist()}; "
+            "use the areas table of the same registry or pass areas=None"
+        )
     return urban.to_numpy()[found]
 
 
@@ -859,10 +888,15 @@ def household_features(
     no_members = member_part["art_tidak_tercatat"].to_numpy() == 1
     if no_members.any():
         fallback = np.maximum(np.nan_to_num(_number(households, "Jumlah_ART"), nan=1.0), 1.0)
-        member_part["n_art"] = np.where(no_members, fallback, member_part["n_art"]).astype(np.float32)
-    parts = [member_part, _pkh_block(m, ids, 60),
-             housing_features(households, member_part["n_art"].to_numpy()),
-             area_features(households, areas)]
+        member_part["n_art"] = np.where(no_members, fallback, member_part["n_art"]).astype(
+            np.float32
+        )
+    parts = [
+        member_part,
+        _pkh_block(m, ids, 60),
+        housing_features(households, member_part["n_art"].to_numpy()),
+        area_features(households, areas),
+    ]
     return pd.concat(parts, axis=1)
 
 
@@ -906,8 +940,9 @@ def describe_answer(feature: str, value: object) -> str:
     try:
         info = FEATURES[feature]
     except KeyError:
-        raise FeatureError(f"unknown feature {feature!r}; known features are the keys of "
-                           "slrt_ml.features.FEATURES") from None
+        raise FeatureError(
+            f"unknown feature {feature!r}; known features are the keys of slrt_ml.features.FEATURES"
+        ) from None
     if info.kind == "categorical":
         text = _category_text(info, value)
         return info.template.format(v=text) if info.template else f"{info.label}: {text}"

@@ -8,15 +8,35 @@ half-written table behind (and never damages the previous version of it).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 import pandas as pd
 
-__all__ = ["TABLE_SUFFIXES", "TableWriter", "atomic_path", "write_table"]
+from .codebook import DEFAULT_VERSION
+from .schema import Problem, SchemaError, column_specs, validate_table
+
+__all__ = [
+    "TABLE_SUFFIXES",
+    "FileReport",
+    "Registry",
+    "TableReadError",
+    "TableWriter",
+    "atomic_path",
+    "find_table",
+    "iter_table_chunks",
+    "load_prelist",
+    "load_registry",
+    "read_table",
+    "table_kind",
+    "validate_paths",
+    "write_table",
+]
 
 TABLE_SUFFIXES = (".parquet", ".csv", ".xlsx")
 """File formats a registry table may be stored in, in order of preference."""
@@ -230,3 +250,329 @@ class TableWriter:
         if self._tmp is not None:
             self._tmp.unlink(missing_ok=True)
         self._excel_chunks = []
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+class TableReadError(ValueError):
+    """A table file cannot be found or parsed; the message names the file."""
+
+
+_STRING_KINDS = {"id", "area", "code", "yes_no", "nik", "text"}
+_DELIMITERS = (",", ";", "|", "\t")
+_FILE_KINDS = {  # file-name prefix -> table kind (longest prefixes first)
+    "prelist_households": "households",
+    "prelist_members": "members",
+    "households": "households",
+    "members": "members",
+    "siksng": "siksng",
+    "truth": "truth",
+    "areas": "areas",
+}
+
+
+def table_kind(path: str | os.PathLike[str]) -> str:
+    """Table kind from a file name: ``households*``, ``prelist_members*``, ``siksng*`` ...
+
+    >>> table_kind("exports/prelist_members_2024-03.csv")
+    'members'
+    """
+    name = Path(path).name.lower()
+    for prefix, kind in _FILE_KINDS.items():
+        if name.startswith(prefix):
+            return kind
+    raise TableReadError(
+        f"{path}: cannot tell the table kind from the file name; name it after one of "
+        f"{', '.join(_FILE_KINDS)} (e.g. households.csv)"
+    )
+
+
+def find_table(folder: str | os.PathLike[str], name: str) -> Path:
+    """The one file ``folder/name.parquet|.csv|.xlsx``; a clear error if none or several."""
+    folder = Path(folder)
+    found = [folder / f"{name}{suffix}" for suffix in TABLE_SUFFIXES]
+    found = [path for path in found if path.is_file()]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise TableReadError(
+            f"{folder}: several files for table {name!r} ({', '.join(p.name for p in found)}); "
+            "keep one of them"
+        )
+    present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    raise TableReadError(
+        f"{folder}: no {name}.parquet, {name}.csv or {name}.xlsx "
+        f"(folder holds: {', '.join(present[:12]) or 'nothing'})"
+    )
+
+
+def _string_columns(table: str, version: str) -> list[str]:
+    return [n for n, s in column_specs(table, version).items() if s.kind in _STRING_KINDS]
+
+
+def _sniff_delimiter(path: Path) -> str:
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        header = handle.readline()
+    counts = {sep: header.count(sep) for sep in _DELIMITERS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _csv_options(path: Path, table: str, version: str, columns) -> dict:
+    strings = _string_columns(table, version)
+    return {
+        "sep": _sniff_delimiter(path),
+        "dtype": dict.fromkeys(strings, "string"),
+        "usecols": columns,
+        "encoding": "utf-8-sig",
+        "keep_default_na": False,
+        "na_values": [""],
+    }
+
+
+def _with_string_codes(df: pd.DataFrame, table: str, version: str) -> pd.DataFrame:
+    """Code/id/area/NIK/text columns as dtype ``string`` (stored numbers become their text)."""
+    for name in _string_columns(table, version):
+        if name in df.columns and df[name].dtype != "string":
+            df[name] = df[name].astype("string")
+    return df
+
+
+def _read(path: Path, table: str, version: str, columns) -> pd.DataFrame:
+    suffix = _check_suffix(path)
+    if suffix == ".csv":
+        return pd.read_csv(path, **_csv_options(path, table, version, columns))
+    if suffix == ".parquet":
+        return pd.read_parquet(path, columns=columns)
+    strings = _string_columns(table, version)
+    return pd.read_excel(
+        path,
+        dtype=dict.fromkeys(strings, str),
+        usecols=columns,
+        engine="openpyxl",
+        keep_default_na=False,
+        na_values=[""],
+    )
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    table: str,
+    *,
+    version: str = DEFAULT_VERSION,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Read one table file (CSV with , ; | or tab, Parquet, Excel ``.xlsx``); no validation.
+
+    Code, id, area, NIK and text columns come back as dtype ``string`` exactly as stored
+    ("073" stays "073"); numbers are parsed by the reader and checked later by
+    :mod:`slrt_ml.schema`. ``table`` is the kind (``households``, ``members``, ``areas``,
+    ``siksng``, ``truth``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise TableReadError(f"{path}: no such file")
+    columns = list(columns) if columns is not None else None
+    try:
+        df = _read(path, table, version, columns)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise TableReadError(f"{path}: cannot read it as a {table} table: {exc}") from exc
+    return _with_string_codes(df, table, version)
+
+
+def iter_table_chunks(
+    path: str | os.PathLike[str],
+    table: str,
+    *,
+    chunksize: int = 200_000,
+    version: str = DEFAULT_VERSION,
+    columns: Sequence[str] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Read a large table in chunks of at most ``chunksize`` rows (same dtypes as read_table)."""
+    path = Path(path)
+    suffix = _check_suffix(path)
+    columns = list(columns) if columns is not None else None
+    if suffix == ".csv":
+        options = _csv_options(path, table, version, columns)
+        chunks = pd.read_csv(path, chunksize=chunksize, **options)
+    elif suffix == ".parquet":
+        chunks = _parquet_batches(path, chunksize, columns)
+    else:
+        whole = read_table(path, table, version=version, columns=columns)
+        chunks = (whole.iloc[i : i + chunksize] for i in range(0, max(len(whole), 1), chunksize))
+    for chunk in chunks:
+        yield _with_string_codes(chunk, table, version)
+
+
+def _parquet_batches(path: Path, chunksize: int, columns) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as handle:
+        for batch in handle.iter_batches(batch_size=chunksize, columns=columns):
+            yield batch.to_pandas()
+
+
+# --- registry folders -------------------------------------------------------------------------
+
+
+@dataclass
+class Registry:
+    """The validated tables of one registry folder (areas, siksng, truth may be missing)."""
+
+    households: pd.DataFrame
+    members: pd.DataFrame
+    areas: pd.DataFrame | None
+    siksng: pd.DataFrame | None
+    truth: pd.DataFrame | None
+    metadata: dict = field(default_factory=dict)
+    folder: Path = Path(".")
+
+
+def _optional_table(folder: Path, name: str) -> Path | None:
+    return (
+        None
+        if not any((folder / f"{name}{s}").is_file() for s in TABLE_SUFFIXES)
+        else (find_table(folder, name))
+    )
+
+
+def _metadata(folder: Path) -> dict:
+    path = folder / "metadata.json"
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise TableReadError(f"{path}: not valid JSON ({exc})") from exc
+
+
+def _validated(tables: dict[str, tuple[Path, pd.DataFrame]], version: str) -> dict:
+    """Validate every table, members against households; one SchemaError for all files."""
+    out, problems = {}, []
+    households = tables.get("households", (None, None))[1]
+    for kind, (path, df) in tables.items():
+        extra = {"households": households} if kind == "members" else {}
+        try:
+            out[kind] = validate_table(df, kind, file=str(path), version=version, **extra)
+        except SchemaError as exc:
+            problems += exc.problems
+    if problems:
+        raise SchemaError(problems)
+    return out
+
+
+def load_registry(
+    folder: str | os.PathLike[str], *, validate: bool = True, version: str = DEFAULT_VERSION
+) -> Registry:
+    """Read a registry folder (households, members and, if present, areas, siksng, truth).
+
+    With ``validate`` (the default) every table is checked against the contract and comes
+    back with canonical dtypes; all problems of all files raise one :class:`SchemaError`.
+    """
+    folder = Path(folder)
+    paths = {
+        "households": find_table(folder, "households"),
+        "members": find_table(folder, "members"),
+    }
+    for name in ("areas", "siksng", "truth"):
+        if (path := _optional_table(folder, name)) is not None:
+            paths[name] = path
+    tables = {kind: (path, read_table(path, kind, version=version)) for kind, path in paths.items()}
+    frames = _validated(tables, version) if validate else {k: df for k, (_, df) in tables.items()}
+    return Registry(
+        households=frames["households"],
+        members=frames["members"],
+        areas=frames.get("areas"),
+        siksng=frames.get("siksng"),
+        truth=frames.get("truth"),
+        metadata=_metadata(folder),
+        folder=folder,
+    )
+
+
+def load_prelist(
+    folder: str | os.PathLike[str], *, validate: bool = False, version: str = DEFAULT_VERSION
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read ``prelist_households.*`` and ``prelist_members.*`` of a folder.
+
+    Not validated by default: batch scoring keeps the valid households and writes the rest
+    to a rejects file (:func:`slrt_ml.schema.household_rejects`), so one bad row must not
+    stop the read. ``validate=True`` checks both tables and raises on any problem.
+    """
+    folder = Path(folder)
+    paths = {
+        "households": find_table(folder, "prelist_households"),
+        "members": find_table(folder, "prelist_members"),
+    }
+    tables = {kind: (path, read_table(path, kind, version=version)) for kind, path in paths.items()}
+    frames = _validated(tables, version) if validate else {k: df for k, (_, df) in tables.items()}
+    return frames["households"], frames["members"]
+
+
+# --- validating files (the `slrt-ml data validate` command) ----------------------------------
+
+
+@dataclass
+class FileReport:
+    """Outcome of validating one file: its kind, row count and problems (empty when valid)."""
+
+    path: Path
+    kind: str
+    rows: int
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def _table_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += sorted(
+                p for p in path.iterdir() if p.suffix.lower() in TABLE_SUFFIXES and _known(p)
+            )
+        else:
+            files.append(path)
+    return list(dict.fromkeys(files))
+
+
+def _known(path: Path) -> bool:
+    return any(path.name.lower().startswith(prefix) for prefix in _FILE_KINDS)
+
+
+def _partner(path: Path, files: list[Path]) -> Path | None:
+    """The household file that goes with a member file (same folder, same prefix)."""
+    wanted = path.name.lower().replace("members", "households", 1)
+    return next((f for f in files if f.parent == path.parent and f.name.lower() == wanted), None)
+
+
+def _report(path: Path, files: list[Path], version: str) -> FileReport:
+    kind = table_kind(path)
+    df = read_table(path, kind, version=version)
+    extra = {}
+    if kind == "members" and (partner := _partner(path, files)) is not None:
+        extra["households"] = read_table(partner, "households", version=version)
+    try:
+        validate_table(df, kind, file=path.name, version=version, **extra)
+    except SchemaError as exc:
+        return FileReport(path, kind, len(df), exc.problems)
+    return FileReport(path, kind, len(df))
+
+
+def validate_paths(
+    paths: Sequence[str | os.PathLike[str]], *, version: str = DEFAULT_VERSION
+) -> list[FileReport]:
+    """Validate registry folders and/or single files; one report per file.
+
+    The table kind comes from the file name (``households*``, ``members*``, ``siksng*``,
+    ``truth*``, ``areas*``, ``prelist_households*``, ``prelist_members*``). A member file
+    is also checked against the household file beside it when that file is among ``paths``
+    (or in the same folder given). Unreadable files raise :class:`TableReadError`.
+    """
+    files = _table_files(paths)
+    if not files:
+        raise TableReadError(f"no table files found in {', '.join(map(str, paths))}")
+    return [_report(path, files, version) for path in files]

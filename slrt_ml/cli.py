@@ -34,6 +34,42 @@ RunDir = Annotated[Path, typer.Option("--run", help="Run folder written by `slrt
 # --- data: synth / validate -------------------------------------------------------------
 
 
+@data_app.command("validate")
+def data_validate(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Registry folders and/or table files (households*.csv ...)."),
+    ],
+) -> None:
+    """Check tables against the data contract: exit 0 when valid, 1 with every problem listed."""
+    from rich.console import Console
+
+    from .io import TableReadError, validate_paths
+
+    console = Console(width=200)
+    try:
+        reports = validate_paths(paths)
+    except TableReadError as err:
+        console.print(f"error: {err}", markup=False, highlight=False)
+        raise typer.Exit(code=1) from None
+    console.print(_validation_table(reports))
+    for report in reports:
+        for problem in report.problems:
+            console.print(f"{report.path}: {problem}", markup=False, highlight=False)
+    if not all(report.valid for report in reports):
+        raise typer.Exit(code=1)
+
+
+def _validation_table(reports):
+    from rich.table import Table
+
+    table = Table("file", "table", "rows", "status", title="Data contract")
+    for r in reports:
+        status = "[green]valid[/]" if r.valid else f"[red]{len(r.problems)} problem(s)[/]"
+        table.add_row(str(r.path), r.kind, f"{r.rows:,}", status)
+    return table
+
+
 # --- train ---------------------------------------------------------------------------------
 
 

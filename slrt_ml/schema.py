@@ -156,6 +156,21 @@ def _as_number(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, _Finding
     return numbers.mask(pd.Series(broken, index=numbers.index)), finding
 
 
+def _without_repeats(findings: list[_Finding]) -> list[_Finding]:
+    """Drop 'not empty' rows that are blank only because their number was unreadable."""
+    unreadable: dict[str, np.ndarray] = {}
+    for f in findings:
+        if f.rule in {"number", "whole number"}:
+            unreadable[f.column] = f.rows
+    out = []
+    for f in findings:
+        if f.rule == "not empty" and f.column in unreadable:
+            keep = ~np.isin(f.rows, unreadable[f.column])
+            f = _Finding(f.column, f.rule, f.rows[keep], f.values.iloc[keep], f.hint)
+        out.append(f)
+    return out
+
+
 def _coerce(df: pd.DataFrame, specs: Mapping[str, ColumnSpec]) -> tuple[pd.DataFrame, list]:
     out = df.reset_index(drop=True).copy()
     findings: list[_Finding] = []
@@ -489,7 +504,7 @@ def validate_table(
     file = file or kind
     specs, frame, findings = _prepared(df, kind, version)
     missing = _missing_columns(frame, specs, file, version)
-    findings += _findings(frame, kind, specs, version, households)
+    findings = _without_repeats(findings + _findings(frame, kind, specs, version, households))
     problems = missing + _problems(findings, frame, kind, file, specs)
     if households is not None and "IDBDT" in frame.columns:
         hh_specs, hh_frame, _ = _prepared(households, "households", version)
@@ -570,7 +585,7 @@ def household_rejects(
         raise SchemaError(missing)
     hh_findings += _findings(hh, "households", hh_specs, version) + _household_side(mem, hh)
     mem_findings += _findings(mem, "members", mem_specs, version, households=hh)
-    reasons = _reasons(hh_findings, len(hh))
+    reasons = _reasons(_without_repeats(hh_findings), len(hh))
     by_id = _member_reasons(mem, mem_findings)
     ids = hh["IDBDT"].tolist()
     for row, key in enumerate(ids):
@@ -582,7 +597,7 @@ def household_rejects(
 
 
 def _member_reasons(mem: pd.DataFrame, findings: list[_Finding]) -> dict[str, list[str]]:
-    per_row = _reasons(findings, len(mem))
+    per_row = _reasons(_without_repeats(findings), len(mem))
     by_id: dict[str, list[str]] = {}
     lines = mem["NoART"].astype("string").fillna("?").tolist()
     for key, line, reasons in zip(mem["IDBDT"].tolist(), lines, per_row, strict=True):

@@ -239,7 +239,7 @@ def _systems_from_frame(frame, systems, quota, area_column, weight) -> _Systems:
         eligible=eligible,
         weights=_frame_weights(frame, weight),
         welfare=_welfare(frame),
-        cluster=pd.factorize(frame["cluster"].astype("string"))[0],
+        cluster=pd.factorize(frame["cluster"].astype("string"), sort=True)[0],
         scores=scores,
         selected=selected,
         quota=quota_value,
@@ -446,7 +446,7 @@ def _frame_extra(frame: pd.DataFrame | None, ids: np.ndarray, weight: str) -> di
     return {
         "weights": _frame_weights(aligned, weight),
         "welfare": _welfare(aligned),
-        "cluster": pd.factorize(aligned["cluster"].astype("string"))[0],
+        "cluster": pd.factorize(aligned["cluster"].astype("string"), sort=True)[0],
     }
 
 

@@ -16,7 +16,6 @@ REFERENCE_DATE = "2024-06-30"
 
 # ---------------------------------------------------------------------------------- members
 
-_ROLE_ORDER = ("1", "2", "3", "4", "5", "6", "7", "8")  # Hub_KRT codes in NoART order
 SEVERE_DISABILITY = (6, 7, 8, 9, 10, 12)  # multiple impairments or intellectual: PKH "berat"
 _DISABILITY_WEIGHTS = [0.3, 0.15, 0.12, 0.05, 0.05, 0.02, 0.02, 0.02, 0.02, 0.1, 0.05, 0.1]
 _CHRONIC_WEIGHTS = [0.35, 0.15, 0.08, 0.07, 0.1, 0.04, 0.05, 0.02, 0.14]

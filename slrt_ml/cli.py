@@ -34,6 +34,37 @@ RunDir = Annotated[Path, typer.Option("--run", help="Run folder written by `slrt
 # --- data: synth / validate -------------------------------------------------------------
 
 
+@data_app.command("synth")
+def data_synth(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the registry into.")],
+    households: Annotated[
+        int, typer.Option("--households", min=1, help="Registry households.")
+    ] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same files).")] = 0,
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """Write a synthetic DTKS registry, SIKS-NG output, truth and prelist to OUT."""
+    from rich.progress import Progress
+
+    from .synth import generate_registry, summary
+
+    if fmt not in ("parquet", "csv"):
+        raise typer.BadParameter(f"--format must be parquet or csv, got {fmt!r}")
+    with Progress(transient=True) as bar:
+        task = bar.add_task("synth", total=None)
+        meta = generate_registry(
+            out,
+            households,
+            seed,
+            fmt,
+            progress=lambda stage, done, total: bar.update(
+                task, description=stage, completed=done, total=total
+            ),
+        )
+    typer.echo(f"wrote {len(meta['counts'])} tables and metadata.json to {out}")
+    typer.echo(summary(meta))
+
+
 @data_app.command("validate")
 def data_validate(
     paths: Annotated[

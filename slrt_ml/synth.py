@@ -61,6 +61,7 @@ __all__ = [
     "generate_registry",
     "make_registry",
     "iter_registry",
+    "summary",
 ]
 
 #: BPS poverty lines, March 2024, South Sulawesi (Rp per capita per month).
@@ -542,3 +543,19 @@ def generate_registry(
     with atomic_path(folder / "metadata.json") as tmp:
         tmp.write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return metadata
+
+
+def summary(metadata: dict) -> str:
+    """One line on SIKS-NG's errors against the truth, with their denominators.
+
+    >>> summary({"siksng_errors": {"exclusion_error": 0.5, "inclusion_error": 0.4,
+    ...     "target": 10, "target_selected": 5, "selected": 8}})
+    'SIKS-NG vs truth: exclusion error 0.500 (5 of 10 target households missed), inclusion error 0.400 (of 8 selected)'
+    """
+    err = metadata["siksng_errors"]
+    missed = err["target"] - err["target_selected"]
+    return (
+        f"SIKS-NG vs truth: exclusion error {err['exclusion_error']:.3f} "
+        f"({missed:,} of {err['target']:,} target households missed), "
+        f"inclusion error {err['inclusion_error']:.3f} (of {err['selected']:,} selected)"
+    )

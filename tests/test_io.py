@@ -283,3 +283,16 @@ def test_cli_validate_unreadable_input_is_an_error_not_a_traceback(tmp_path):
     result = CliRunner().invoke(app, ["data", "validate", str(tmp_path / "notes.csv")])
     assert result.exit_code == 1
     assert "cannot tell the table kind" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_synthetic_registry_folder_loads_and_validates(tmp_path, fmt):
+    from slrt_ml.synth import generate_registry
+
+    generate_registry(tmp_path, households=300, seed=5, fmt=fmt)
+    registry = load_registry(tmp_path)
+    assert len(registry.households) == 300
+    assert registry.metadata["codebook_version"] == "pbdt2015"
+    result = CliRunner().invoke(app, ["data", "validate", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "prelist_members" in result.output

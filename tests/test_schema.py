@@ -231,3 +231,17 @@ def test_household_rejects_empty_for_a_valid_registry(tiny):
 def test_household_rejects_raise_on_missing_columns(tiny):
     with pytest.raises(SchemaError, match="column Hub_KRT, rule 'required column'"):
         household_rejects(tiny.households, tiny.members.drop(columns=["Hub_KRT"]))
+
+
+def test_synthetic_registry_validates():
+    from slrt_ml.synth import make_registry
+
+    registry = make_registry(households=300, seed=3)
+    households = validate_households(registry["households"])
+    validate_members(registry["members"], registry["households"])
+    validate_areas(registry["areas"])
+    validate_siksng(registry["siksng"])
+    validate_truth(registry["truth"])
+    validate_members(registry["prelist_members"], registry["prelist_households"])
+    assert len(households) == 300
+    assert household_rejects(registry["households"], registry["members"]).empty

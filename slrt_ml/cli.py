@@ -101,6 +101,27 @@ def _validation_table(reports):
     return table
 
 
+@data_app.command("costa-rica")
+def data_costa_rica(
+    out: Annotated[Path, typer.Option("--out", help="Run folder to write.")],
+    train_csv: Annotated[
+        Path | None,
+        typer.Option("--train-csv", help="The competition's train.csv; default: fetch via pip."),
+    ] = None,
+    models: Annotated[str, typer.Option("--models", help="Comma-separated.")] = "pmt_ols,logit,gbm,ebm",
+    bootstrap: Annotated[int, typer.Option("--bootstrap", min=0)] = 1000,
+    folds: Annotated[int, typer.Option("--folds", min=2)] = 5,
+) -> None:
+    """Costa Rica real-data run: every model against a fitted PMT scorecard at equal coverage."""
+    from .datasets import comparison_summary, costa_rica_run, summary_markdown
+
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    comparison = costa_rica_run(out, train_csv=train_csv, models=names, bootstrap=bootstrap,
+                                folds=folds, progress=True)
+    typer.echo(summary_markdown(comparison_summary(comparison.table)))
+    typer.echo(f"wrote comparison.csv, selections.parquet, slices.csv and models to {out}")
+
+
 # --- train ---------------------------------------------------------------------------------
 
 

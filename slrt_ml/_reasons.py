@@ -1,0 +1,180 @@
+"""From per-column contributions to readable reasons: grouping, labels, top-k, tidy table.
+
+Private helpers of :mod:`slrt_ml.explain` and :mod:`slrt_ml.scoring`; everything here is
+plain NumPy/pandas (no SHAP), vectorised so reasons can be written for millions of rows.
+
+Grouping: an encoded column (``jenis_lantai=9``) belongs to the ``household_features``
+column it came from (``encoder.sources_``); all one-hot columns of a feature are summed
+into one contribution, so the household's *answer* to the item gets one number. A
+pairwise term of an additive model (``"a & b"``) is split half and half between its two
+features (the symmetric Shapley split of a two-player term).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "BASE",
+    "PAIR_SEPARATOR",
+    "grouping_matrix",
+    "item_label",
+    "answer_labels",
+    "top_reasons",
+    "tidy_explanations",
+]
+
+BASE = "__base__"
+PAIR_SEPARATOR = " & "
+
+
+def _source_weights(column: str, sources: Mapping[str, str]) -> dict[str, float]:
+    if column in sources:
+        return {sources[column]: 1.0}
+    if PAIR_SEPARATOR in column:
+        parts = [sources.get(p, p) for p in column.split(PAIR_SEPARATOR)]
+        return {p: 1.0 / len(parts) for p in parts}
+    return {column: 1.0}
+
+
+def grouping_matrix(
+    columns: Sequence[str], sources: Mapping[str, str], features: Sequence[str] | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Matrix ``G`` (encoded columns x features) so that ``contrib @ G`` sums to features.
+
+    >>> G, names = grouping_matrix(["Lantai=2", "Lantai=9", "Luas"],
+    ...                            {"Lantai=2": "Lantai", "Lantai=9": "Lantai", "Luas": "Luas"})
+    >>> names, G.tolist()
+    (['Lantai', 'Luas'], [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> grouping_matrix(["a & b"], {})[0].tolist()
+    [[0.5, 0.5]]
+    """
+    weights = [_source_weights(str(c), sources) for c in columns]
+    names = list(features) if features is not None else []
+    for w in weights:
+        names += [f for f in w if f not in names]
+    index = {f: i for i, f in enumerate(names)}
+    matrix = np.zeros((len(columns), len(names)))
+    for row, w in enumerate(weights):
+        for feature, share in w.items():
+            matrix[row, index[feature]] += share
+    return matrix, names
+
+
+def item_label(feature: str) -> str:
+    """The Indonesian name of a feature (its questionnaire item); the name if unknown.
+
+    >>> item_label("not_a_feature")
+    'not_a_feature'
+    """
+    from slrt_ml.features import FEATURES
+
+    info = FEATURES.get(feature)
+    return info.label if info is not None else feature
+
+
+@lru_cache(maxsize=65_536)
+def _describe(feature: str, value: object) -> str:
+    from slrt_ml.features import FEATURES, describe_answer
+
+    if feature not in FEATURES:
+        return f"{feature}: {value}"
+    return describe_answer(feature, value)
+
+
+def _plain(value: object) -> object:
+    """Hashable, canonical value: 3.0 -> 3, NA -> None (cache key and label input)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, float | np.floating):
+        return int(value) if float(value).is_integer() else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def answer_labels(feature: str, values: np.ndarray) -> np.ndarray:
+    """The household's own answer for each value, in Indonesian (one label per unique value)."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    labels = np.array([_describe(feature, _plain(u)) for u in uniques], dtype=object)
+    return labels[codes] if len(labels) else np.array([], dtype=object)
+
+
+def _top_positive(contrib: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the k largest contributions per row (largest first); -1 if not > 0."""
+    k = min(k, contrib.shape[1])
+    if k == 0:
+        return np.empty((len(contrib), 0), dtype=np.int64)
+    part = np.argpartition(-contrib, k - 1, axis=1)[:, :k]
+    values = np.take_along_axis(contrib, part, axis=1)
+    order = np.argsort(-values, axis=1, kind="stable")
+    top = np.take_along_axis(part, order, axis=1)
+    top[np.take_along_axis(values, order, axis=1) <= 0] = -1
+    return top
+
+
+def top_reasons(
+    contrib: np.ndarray, features: pd.DataFrame, names: Sequence[str], k: int
+) -> pd.DataFrame:
+    """``reason_1..k``: answers behind the k largest contributions toward "poorer".
+
+    Only positive contributions are reasons; a household with fewer than ``k`` of them
+    gets missing values in the last columns. ``features`` holds the household's own
+    feature values (columns ``names``), aligned with the rows of ``contrib``.
+    """
+    top = _top_positive(np.asarray(contrib, dtype=np.float64), k)
+    out = {}
+    for slot in range(top.shape[1]):
+        column = np.full(len(top), None, dtype=object)
+        for j in np.unique(top[:, slot]):
+            if j < 0:
+                continue
+            rows = np.flatnonzero(top[:, slot] == j)
+            column[rows] = answer_labels(names[j], _values(features, names[j], rows))
+        out[f"reason_{slot + 1}"] = pd.array(column, dtype="string")
+    for slot in range(top.shape[1], k):
+        out[f"reason_{slot + 1}"] = pd.array([None] * len(top), dtype="string")
+    return pd.DataFrame(out, index=features.index)
+
+
+def _values(features: pd.DataFrame, name: str, rows: np.ndarray) -> np.ndarray:
+    if name not in features.columns:  # a term without a household value (e.g. a pair)
+        return np.full(len(rows), None, dtype=object)
+    return features[name].to_numpy(dtype=object)[rows]
+
+
+def tidy_explanations(
+    contrib: np.ndarray,
+    base: np.ndarray,
+    features: pd.DataFrame,
+    names: Sequence[str],
+    model: str,
+) -> pd.DataFrame:
+    """Long table ``IDBDT, item, feature, answer, contribution, base_value, model``.
+
+    One row per household and feature, largest contribution toward "poorer" first within
+    each household. ``features`` is indexed by IDBDT and aligned with ``contrib``.
+    """
+    n, f = contrib.shape
+    rows = np.repeat(np.arange(n), f)
+    cols = np.tile(np.arange(f), n)
+    answers = np.empty(n * f, dtype=object)
+    for j, name in enumerate(names):
+        answers[cols == j] = answer_labels(name, _values(features, name, np.arange(n)))
+    table = pd.DataFrame(
+        {
+            "IDBDT": pd.array(features.index.to_numpy()[rows], dtype="string"),
+            "item": pd.array([item_label(names[j]) for j in cols], dtype="string"),
+            "feature": pd.array(np.asarray(names, dtype=object)[cols], dtype="string"),
+            "answer": pd.array(answers, dtype="string"),
+            "contribution": contrib.reshape(-1).astype(np.float64),
+            "base_value": np.asarray(base, dtype=np.float64)[rows],
+            "model": pd.array([model] * (n * f), dtype="string"),
+        }
+    )
+    order = np.lexsort((-table["contribution"].to_numpy(), rows))
+    return table.iloc[order].reset_index(drop=True)

@@ -1,0 +1,314 @@
+"""Per-household explanations: SHAP values of every model, grouped to questionnaire answers.
+
+**Sign convention.** Every contribution is in the model's *margin* space, the space of
+``model.decision_function`` (= ``poverty_score``, higher = poorer): log-odds of being
+poor for the classifiers, minus predicted log welfare for the OLS proxy-means test. A
+positive contribution pushes the household toward "poorer". For every household
+``base_value + sum(contributions) == decision_function`` (tests check it per family).
+
+How each family is explained (exact where an exact method exists):
+
+- ``pmt_ols``, ``logit``: linear SHAP in closed form, ``coef * (x - training mean)`` on
+  the standardised / one-hot columns (``model.contributions``);
+- ``gbm`` (XGBoost): exact TreeSHAP from XGBoost's ``pred_contribs=True``;
+- ``ebm``: the additive terms themselves (``eval_terms``); a pairwise interaction term is
+  split half and half between its two features;
+- ``rf`` (scikit-learn forest): shap's exact ``TreeExplainer`` on the vote share, rescaled
+  to the log-odds margin: each value is multiplied by ``(logit(p) - logit(p0)) / (p - p0)``
+  (``p0`` the base vote share), which keeps the signs, the ranking of reasons and exact
+  additivity in log-odds;
+- ``mlp`` (Keras): DeepLIFT (rescale rule, the method behind shap's DeepExplainer) on the
+  dense head, whose input is the numerics and the embedding vectors concatenated; the
+  dimensions of each embedding are summed back to its column. The reference is a small
+  fixed background: by default one point, the training mean of the numerics (0 after
+  standardising) and the mean vector of each embedding table. DeepLIFT is exactly
+  additive: base (mean head output at the references) + contributions = the logit.
+
+Contributions of encoded columns are summed back to ``household_features`` columns (all
+one-hot columns of ``jenis_lantai`` become one "Lantai" contribution), labelled with the
+household's own answer (:func:`slrt_ml.features.describe_answer`). SHAP is imported here
+only, inside functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._reasons import BASE, grouping_matrix, tidy_explanations, top_reasons
+
+__all__ = [
+    "BASE",
+    "Explanation",
+    "encoded_contributions",
+    "feature_contributions",
+    "explain_households",
+    "reason_columns",
+    "deeplift_head",
+    "plot_waterfall",
+]
+
+_PROBA_FLOOR = 1e-6
+
+
+@dataclass
+class Explanation:
+    """Explanations of one model for a set of households.
+
+    ``table``: tidy ``IDBDT, item, feature, answer, contribution, base_value, model``;
+    ``reasons``: one row per household (index IDBDT) with ``score, base_value,
+    reason_1..k``.
+    """
+
+    table: pd.DataFrame
+    reasons: pd.DataFrame
+    model: str
+
+
+def _family(model: Any) -> str:
+    return str(getattr(model, "name", type(model).__name__))
+
+
+def encoded_contributions(model: Any, features: pd.DataFrame, *, background=None) -> pd.DataFrame:
+    """Contributions per encoded column plus ``__base__``; rows sum to the margin.
+
+    ``background`` (household_features rows) is used by the ``mlp`` family only, as the
+    DeepLIFT references; other families ignore it.
+    """
+    family = _family(model)
+    encoded = model.encoder_.transform(features)
+    if family == "rf":
+        return _forest_contributions(model, encoded)
+    if family == "mlp":
+        return _network_contributions(model, encoded, background)
+    if hasattr(model, "_encoded_contributions"):
+        return model._encoded_contributions(encoded)
+    raise TypeError(
+        f"no explainer for model family {family!r}; known families: pmt_ols, logit, gbm, "
+        "rf, ebm, mlp (models from slrt_ml.models.make_model)"
+    )
+
+
+def _grouped(model: Any, contributions: pd.DataFrame, feature_names) -> tuple[np.ndarray, list]:
+    columns = [c for c in contributions.columns if c != BASE]
+    sources = dict(getattr(model.encoder_, "sources_", {}))
+    sources.update(getattr(model, "embedding_sources_", {}))
+    matrix, names = grouping_matrix(columns, sources, feature_names)
+    return contributions[columns].to_numpy(np.float64) @ matrix, names
+
+
+def feature_contributions(model: Any, features: pd.DataFrame, *, background=None) -> pd.DataFrame:
+    """Contributions per ``household_features`` column plus ``__base__`` (index IDBDT)."""
+    encoded = encoded_contributions(model, features, background=background)
+    values, names = _grouped(model, encoded, list(model.encoder_.feature_names_in_))
+    out = pd.DataFrame(values, columns=names, index=features.index)
+    out[BASE] = encoded[BASE].to_numpy(np.float64)
+    return out
+
+
+def reason_columns(
+    model: Any, features: pd.DataFrame, *, top_k: int = 5, background=None
+) -> pd.DataFrame:
+    """``score, base_value, reason_1..k`` per household: the fast path of batch scoring.
+
+    ``score`` is the margin rebuilt from the contributions (base + sum), equal to
+    ``model.poverty_score`` within floating-point tolerance.
+    """
+    contrib = feature_contributions(model, features, background=background)
+    base = contrib.pop(BASE).to_numpy()
+    values = contrib.to_numpy()
+    reasons = top_reasons(values, features, list(contrib.columns), top_k)
+    reasons.insert(0, "base_value", base)
+    reasons.insert(0, "score", base + values.sum(axis=1))
+    return reasons
+
+
+def explain_households(
+    model: Any, features: pd.DataFrame, *, model_name: str | None = None, top_k: int = 5,
+    background=None,
+) -> Explanation:
+    """Tidy explanation table and top-k reasons for every household in ``features``."""
+    name = model_name or _family(model)
+    contrib = feature_contributions(model, features, background=background)
+    base = contrib.pop(BASE).to_numpy()
+    values = contrib.to_numpy()
+    names = list(contrib.columns)
+    reasons = top_reasons(values, features, names, top_k)
+    reasons.insert(0, "base_value", base)
+    reasons.insert(0, "score", base + values.sum(axis=1))
+    table = tidy_explanations(values, base, features, names, name)
+    return Explanation(table=table, reasons=reasons, model=name)
+
+
+# --- random forest: TreeSHAP on the vote share, rescaled to log-odds ------------------------
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _PROBA_FLOOR, 1 - _PROBA_FLOOR)
+    return np.log(p) - np.log1p(-p)
+
+
+def _forest_contributions(model: Any, encoded: pd.DataFrame) -> pd.DataFrame:
+    import shap
+
+    explainer = shap.TreeExplainer(model.forest_)
+    values = np.asarray(explainer.shap_values(encoded.to_numpy(), check_additivity=False))
+    if values.ndim == 3:  # (n, features, classes)
+        values = values[:, :, 1]
+    p0 = float(np.ravel(explainer.expected_value)[-1])
+    p = p0 + values.sum(axis=1)
+    delta_p = p - p0
+    slope = np.where(
+        np.abs(delta_p) > 1e-9,
+        (_logit(p) - _logit(np.array(p0))) / np.where(delta_p == 0, 1.0, delta_p),
+        1.0 / (p0 * (1 - p0)),
+    )
+    out = pd.DataFrame(values * slope[:, None], columns=encoded.columns, index=encoded.index)
+    out[BASE] = float(_logit(np.array(p0)))
+    return out
+
+
+# --- Keras MLP: DeepLIFT (rescale rule) on the dense head ------------------------------------
+
+
+def _dense_layers(head: Any) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """(kernel, bias, activation) of the head's Dense layers; dropout is inference-identity."""
+    layers = []
+    for layer in head.layers:
+        kind = type(layer).__name__
+        if kind in ("InputLayer", "Dropout"):
+            continue
+        if kind != "Dense":
+            raise TypeError(
+                f"DeepLIFT here handles Dense/Dropout heads only; layer {layer.name!r} is {kind}"
+            )
+        activation = layer.get_config().get("activation", "linear")
+        if activation not in ("relu", "linear"):
+            raise TypeError(f"layer {layer.name!r}: activation {activation!r} not supported")
+        kernel, bias = layer.get_weights()
+        layers.append((kernel.astype(np.float64), bias.astype(np.float64), activation))
+    return layers
+
+
+def _forward(layers, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Pre- and post-activation of every layer."""
+    out, a = [], x
+    for kernel, bias, activation in layers:
+        z = a @ kernel + bias
+        a = np.maximum(z, 0.0) if activation == "relu" else z
+        out.append((z, a))
+    return out
+
+
+def deeplift_head(layers, x: np.ndarray, references: np.ndarray) -> tuple[np.ndarray, float]:
+    """DeepLIFT rescale attributions of a Dense-ReLU stack with a linear output.
+
+    Returns (attributions (n, width), base = mean output at the references); for each row
+    ``base + attributions.sum() == output(x)`` exactly (up to float rounding).
+
+    >>> layers = [(np.array([[1.0], [-1.0]]), np.zeros(1), "relu"),
+    ...           (np.array([[2.0]]), np.array([0.5]), "linear")]
+    >>> phi, base = deeplift_head(layers, np.array([[3.0, 1.0]]), np.zeros((1, 2)))
+    >>> phi.tolist(), base
+    ([[6.0, -2.0]], 0.5)
+    """
+    x = np.asarray(x, dtype=np.float64)
+    ours = _forward(layers, x)
+    total = np.zeros_like(x)
+    outputs = []
+    for ref in np.asarray(references, dtype=np.float64):
+        theirs = _forward(layers, ref[None, :])
+        outputs.append(float(theirs[-1][1][0, 0]))
+        multiplier = np.ones((len(x), 1))
+        for i in range(len(layers) - 1, -1, -1):
+            kernel, _, activation = layers[i]
+            if activation == "relu":
+                dz = ours[i][0] - theirs[i][0]
+                da = ours[i][1] - theirs[i][1]
+                slope = np.where(np.abs(dz) > 1e-12, da / np.where(dz == 0, 1.0, dz),
+                                 (ours[i][0] > 0).astype(np.float64))
+                multiplier = multiplier * slope
+            multiplier = multiplier @ kernel.T
+        total += (x - ref[None, :]) * multiplier
+    return total / len(references), float(np.mean(outputs))
+
+
+def _default_references(model: Any) -> np.ndarray:
+    """One reference: numerics at the training mean (0), each embedding at its table mean."""
+    parts = [np.zeros(len(model.encoder_.numeric_columns_))]
+    for i, _ in enumerate(model.encoder_.categorical_columns_):
+        table = model.network_.get_layer(f"embed_{i}").get_weights()[0]
+        parts.append(table.mean(axis=0))
+    return np.concatenate(parts)[None, :]
+
+
+def _network_contributions(model: Any, encoded: pd.DataFrame, background) -> pd.DataFrame:
+    layers = _dense_layers(model.head_)
+    if background is None:
+        references = _default_references(model)
+    else:
+        references = model._embed(model.encoder_.transform(background))
+    embedded = model._embed(encoded)
+    phi, base = deeplift_head(layers, embedded, references)
+    columns, blocks = [], []
+    for column, part in model.embedding_slices_.items():
+        columns.append(column)
+        blocks.append(phi[:, part].sum(axis=1))
+    out = pd.DataFrame(np.column_stack(blocks), columns=columns, index=encoded.index)
+    out[BASE] = base
+    return out
+
+
+# --- waterfall plot for one household -----------------------------------------------------
+
+
+def plot_waterfall(table: pd.DataFrame, household: str, *, max_items: int = 10, ax=None):
+    """A waterfall chart of one household's explanation (rows of the tidy table).
+
+    Starts at the base value, adds the ``max_items`` largest contributions (the rest as
+    one bar), ends at the model's score. Red bars push toward "poorer", blue away.
+    Returns the matplotlib Figure; the caller saves it.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    rows = table[table["IDBDT"] == household]
+    if rows.empty:
+        raise ValueError(f"household {household!r} is not in the explanation table; "
+                         "pass an IDBDT from --households or the data")
+    rows = rows.reindex(rows["contribution"].abs().sort_values(ascending=False).index)
+    shown, rest = rows.iloc[:max_items], rows.iloc[max_items:]
+    labels = shown["answer"].astype(str).tolist()
+    values = shown["contribution"].to_numpy(float).tolist()
+    if len(rest):
+        labels.append(f"{len(rest)} jawaban lain")
+        values.append(float(rest["contribution"].sum()))
+    base = float(rows["base_value"].iloc[0])
+    return _draw_waterfall(plt, labels, values, base, household, rows["model"].iloc[0], ax)
+
+
+def _draw_waterfall(plt, labels, values, base, household, model, ax):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(9, 0.5 * len(values) + 2.2))
+    else:
+        fig = ax.figure
+    starts = base + np.concatenate(([0.0], np.cumsum(values)[:-1]))
+    positions = np.arange(len(values))[::-1]
+    colours = ["#c0392b" if v > 0 else "#2e86c1" for v in values]
+    ax.barh(positions, values, left=starts, color=colours)
+    for y, start, value in zip(positions, starts, values, strict=True):
+        ax.text(start + value, y, f" {value:+.2f}", va="center", fontsize=8)
+    ax.set_yticks(positions, labels)
+    score = base + sum(values)
+    ax.axvline(base, color="grey", linestyle=":", label=f"Nilai dasar {base:.2f}")
+    ax.axvline(score, color="black", linestyle="--", label=f"Skor akhir {score:.2f}")
+    ax.set_xlabel("Skor kemiskinan (lebih tinggi = lebih miskin)")
+    ax.set_title(f"Rumah tangga {household}: alasan skor ({model})")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig

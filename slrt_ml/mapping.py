@@ -282,7 +282,12 @@ def _check_columns(table: pd.DataFrame, mapping: DatasetMapping, roles: dict[str
 
 def _examples(values: pd.Series, bad: np.ndarray, ids: pd.Series) -> str:
     rows = np.flatnonzero(bad)[:_EXAMPLES]
-    return ", ".join(f"{ids.iloc[i]}: {values.iloc[i]!r}" for i in rows)
+    return ", ".join(f"{ids.iloc[i]}: {_shown(values.iloc[i])}" for i in rows)
+
+
+def _shown(value: Any) -> str:
+    """A value as a user would type it: text quoted, numbers plain."""
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _recoded(table: pd.DataFrame, mapping: DatasetMapping) -> pd.DataFrame:
@@ -305,7 +310,7 @@ def _numeric(table: pd.DataFrame, col: str, ids: pd.Series, source: str) -> np.n
             f"not numbers (id: value) {_examples(table[col], bad, ids)}; add a 'recode' entry "
             f"for {col!r} or map it as categorical"
         )
-    return values.to_numpy(dtype=np.float32)
+    return values.to_numpy(dtype=np.float64)
 
 
 def _binary(table: pd.DataFrame, col: str, ids: pd.Series, source: str) -> np.ndarray:
@@ -357,7 +362,7 @@ def mapped_features(table: pd.DataFrame, mapping: DatasetMapping) -> pd.DataFram
         elif col in spec.binary:
             out[col] = _binary(table, col, ids, mapping.source)
         else:
-            out[col] = _numeric(table, col, ids, mapping.source)
+            out[col] = _numeric(table, col, ids, mapping.source).astype(np.float32)
     features = pd.DataFrame(out, index=pd.Index(ids.to_numpy(), name="IDBDT"))
     for col in spec.categorical:
         features[col] = features[col].astype("string")
@@ -401,11 +406,11 @@ def _welfare(table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Series
     n = len(table)
     if mapping.welfare is None:
         return np.full(n, np.nan), None
-    welfare = _numeric(table, mapping.welfare, ids, mapping.source).astype(np.float64)
+    welfare = _numeric(table, mapping.welfare, ids, mapping.source)
     if mapping.poverty_line is None:
         return welfare, None
     if isinstance(mapping.poverty_line, str):
-        line = _numeric(table, mapping.poverty_line, ids, mapping.source).astype(np.float64)
+        line = _numeric(table, mapping.poverty_line, ids, mapping.source)
     else:
         line = np.full(n, float(mapping.poverty_line))
     return welfare, np.log(np.clip(welfare, 1e-9, None) / line)
@@ -414,7 +419,7 @@ def _welfare(table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Series
 def _persons(table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Series) -> np.ndarray:
     if mapping.weight is None:
         return np.ones(len(table))
-    persons = _numeric(table, mapping.weight, ids, mapping.source).astype(np.float64)
+    persons = _numeric(table, mapping.weight, ids, mapping.source)
     bad = ~(persons > 0)
     if bad.any():
         raise MappingError(
@@ -518,7 +523,7 @@ def _reference_columns(table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Ser
     if reference_scores is not None:
         score = _aligned_scores(reference_scores, ids, spec.name)
     elif spec.score:
-        score = _numeric(table, spec.score, ids, mapping.source).astype(np.float64)
+        score = _numeric(table, spec.score, ids, mapping.source)
         score = score if spec.higher_is_poorer else -score
     elif spec.fit and spec.selected is None:
         score = fitted_reference_scores(features, poor, groups, welfare_target=welfare_target,

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
 from ._encoding import FeatureEncoder, as_frame
 
@@ -45,6 +46,7 @@ class PovertyModel(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None, groups=None) -> PovertyModel:
         poor = self._encode_target(y, len(as_frame(X)))
         encoded, weight = self._fit_encoder(X, sample_weight)
+        _check_both_classes_weighted(poor, weight)
         self._fit_encoded(encoded, poor, weight, groups)
         return self
 
@@ -59,7 +61,8 @@ class PovertyModel(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The label of the more likely class (poor when its probability is at least 0.5)."""
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+        poor = self.predict_proba(X)[:, 1] >= 0.5
+        return self.classes_[poor.astype(int)]
 
     def poverty_score(self, X) -> np.ndarray:
         """Score for ranking households: higher = poorer (the margin)."""
@@ -93,31 +96,34 @@ class PovertyModel(ClassifierMixin, BaseEstimator):
 
     def _encode(self, X) -> pd.DataFrame:
         check_is_fitted(self, "encoder_")
-        if not isinstance(X, pd.DataFrame):
-            n_columns = np.shape(X)[1] if np.ndim(X) == 2 else None
-            if n_columns != self.n_features_in_:
-                raise ValueError(
-                    f"X has {n_columns} features, but {type(self).__name__} is expecting "
-                    f"{self.n_features_in_} features as input"
-                )
-        return self.encoder_.transform(X)
+        frame = as_frame(X)
+        if not isinstance(X, pd.DataFrame) and frame.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {frame.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input"
+            )
+        return self.encoder_.transform(frame)
 
     def _encode_target(self, y, n_rows: int) -> np.ndarray:
-        labels = np.asarray(y)
-        if labels.ndim == 2 and labels.shape[1] == 1:
-            labels = labels.ravel()
-        if labels.ndim != 1 or len(labels) != n_rows:
+        """The poor label as 0/1 (``classes_[1]``, the larger label, is poor)."""
+        if y is None:
             raise ValueError(
-                f"y must be one label per household ({n_rows} rows), got shape {labels.shape}"
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
+        labels = column_or_1d(y, warn=True)
+        if len(labels) != n_rows:
+            raise ValueError(
+                f"y must be one label per household ({n_rows} rows), got {len(labels)}"
             )
         if pd.isna(labels).any():
             raise ValueError("y has missing values; drop households without a poor label first")
+        check_classification_targets(labels)
         self.classes_ = np.unique(labels)
         if len(self.classes_) != 2:
             raise ValueError(
-                f"{type(self).__name__} is a binary classifier: y must hold exactly two "
-                f"classes (0 = not poor, 1 = poor); got {len(self.classes_)} class(es): "
-                f"{self.classes_[:5].tolist()}"
+                f"Only binary classification is supported: {type(self).__name__} needs y with "
+                f"exactly two classes (0 = not poor, 1 = poor); got {len(self.classes_)} "
+                f"class(es): {self.classes_[:5].tolist()}"
             )
         return (labels == self.classes_[1]).astype(np.int8)
 
@@ -127,6 +133,16 @@ class PovertyModel(ClassifierMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         tags.input_tags.string = True
         return tags
+
+
+def _check_both_classes_weighted(poor: np.ndarray, weight: np.ndarray) -> None:
+    classes = np.unique(poor[weight > 0])
+    if len(classes) < 2:
+        raise ValueError(
+            "households with a positive sample_weight hold only one class "
+            f"({'poor' if classes.tolist() == [1] else 'not poor'}); both poor and not-poor "
+            "households need weight > 0"
+        )
 
 
 def balanced_weight(poor: np.ndarray, weight: np.ndarray, class_weight) -> np.ndarray:

@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 __all__ = ["FeatureEncoder", "OTHER", "MISSING", "as_frame", "categorical_columns"]
 
@@ -35,19 +35,22 @@ MISSING = "__missing__"
 
 
 def as_frame(X) -> pd.DataFrame:
-    """``X`` as a DataFrame; arrays get columns ``x0, x1, ...`` (all numeric).
+    """``X`` as a DataFrame with string column names; arrays get ``x0, x1, ...``.
 
     >>> as_frame(np.zeros((2, 3))).columns.tolist()
     ['x0', 'x1', 'x2']
     """
     if isinstance(X, pd.DataFrame):
-        return X
-    array = np.asarray(X)
-    if array.ndim != 2:
-        raise ValueError(
-            f"expected a 2-D table of household features, got an array of shape {array.shape}; "
-            "pass the DataFrame from features.household_features (or reshape to 2-D)"
-        )
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(
+                f"the feature table is empty (shape={X.shape}); at least one household "
+                "and one feature column are required"
+            )
+        if all(isinstance(c, str) for c in X.columns):
+            return X
+        return X.set_axis([str(c) for c in X.columns], axis=1)
+    # arrays and lists: scikit-learn's checks (2-D, not sparse, not complex, not empty)
+    array = check_array(X, dtype=None, accept_sparse=False, ensure_all_finite="allow-nan")
     return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
 
 

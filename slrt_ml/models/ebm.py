@@ -76,7 +76,8 @@ class ExplainableBoostingModel(ExactContributions, PovertyModel):
             random_state=_seed(self.random_state),
         )
         weight = balanced_weight(poor, weight, self.class_weight)
-        self.ebm_.fit(encoded.to_numpy(), poor, sample_weight=weight)
+        keep = weight > 0  # the EBM rejects zero weights; dropping those rows is equivalent
+        self.ebm_.fit(encoded.to_numpy()[keep], poor[keep], sample_weight=weight[keep])
 
     def _margin(self, encoded):
         return np.asarray(self.ebm_.decision_function(encoded.to_numpy()), dtype=np.float64)

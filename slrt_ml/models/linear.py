@@ -37,7 +37,8 @@ class PMTOLS(_LinearContributions, PovertyModel):
     Given ``y = log(welfare_pc / poverty_line)`` (continuous; ``uses_welfare = True``) the
     model predicts relative log welfare; the poverty score and margin are minus the
     prediction and P(poor) = Phi(-prediction / residual sigma). Given a 0/1 poor label it
-    fits a linear probability model instead: score = prediction, P(poor) clipped to [0, 1].
+    fits a linear probability model instead: P(poor) = prediction clipped to [0, 1], margin
+    = prediction - 0.5 (positive exactly when predicted poor).
     ``target_kind_`` says which ("welfare" or "label").
 
     Parameters: ``alpha`` (ridge penalty; tiny, only to keep the full one-hot design
@@ -88,8 +89,9 @@ class PMTOLS(_LinearContributions, PovertyModel):
         return self.regression_.predict(encoded)
 
     def _margin(self, encoded):
-        sign = -1.0 if self.target_kind_ == "welfare" else 1.0
-        return sign * self._prediction(encoded)
+        if self.target_kind_ == "welfare":
+            return -self._prediction(encoded)
+        return self._prediction(encoded) - 0.5  # > 0 exactly when P(poor) > 0.5
 
     def _proba_poor(self, encoded):
         if self.target_kind_ == "welfare":
@@ -97,9 +99,10 @@ class PMTOLS(_LinearContributions, PovertyModel):
         return np.clip(self._prediction(encoded), 0.0, 1.0)
 
     def _encoded_contributions(self, encoded):
-        sign = -1.0 if self.target_kind_ == "welfare" else 1.0
         coef, intercept = self.regression_.coef_, float(self.regression_.intercept_)
-        return self._linear_terms(encoded, sign * coef, sign * intercept)
+        if self.target_kind_ == "welfare":
+            return self._linear_terms(encoded, -coef, -intercept)
+        return self._linear_terms(encoded, coef, intercept - 0.5)
 
 
 def _is_welfare(values: np.ndarray) -> bool:
@@ -138,6 +141,7 @@ class LogitModel(_LinearContributions, PovertyModel):
         self.logistic_ = LogisticRegression(
             C=self.C, max_iter=self.max_iter, random_state=self.random_state
         ).fit(encoded, poor, sample_weight=balanced_weight(poor, weight, self.class_weight))
+        self.n_iter_ = self.logistic_.n_iter_
 
     def _margin(self, encoded):
         return self.logistic_.decision_function(encoded)

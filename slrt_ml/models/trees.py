@@ -139,6 +139,9 @@ class RandomForestModel(PovertyModel):
         self.forest_.fit(
             encoded, poor, sample_weight=balanced_weight(poor, weight, self.class_weight)
         )
+        # threads add tree votes in varying order, so parallel predictions differ in the
+        # last bits from run to run; one thread keeps scores identical after save/load
+        self.forest_.set_params(n_jobs=1)
 
     def _proba_poor(self, encoded):
         return self.forest_.predict_proba(encoded)[:, 1]

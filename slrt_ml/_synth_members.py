@@ -171,7 +171,8 @@ def _schooling(rng, age, z_member):
     latent = 0.55 * z_member + 0.025 * (45 - age) + rng.standard_normal(n) * np.sqrt(1 - 0.55**2)
     band = np.select([age <= 6, age <= 12, age <= 15, age <= 18, age <= 24], [0, 1, 2, 3, 4], 5)
     attain = np.minimum(6 - cut(latent, _ATTAINMENT_SHARES), np.array([0, 0, 1, 2, 5, 6])[band])
-    p_in = np.array([0.0, 0.97, 0.9, 0.72, 0.15, 0.0])[band] + 0.03 * np.clip(z_member, -1, 1)
+    base = np.array([0.0, 0.97, 0.9, 0.72, 0.15, 0.0])[band]
+    p_in = base + 0.03 * np.clip(z_member, -1, 1) * (base > 0)
     in_school = rng.random(n) < p_in
     attain = np.where(in_school, np.array([0, 0, 1, 2, 3, 3])[band], attain)
     drop_up = (rng.random(n) < 0.2) & (attain >= 1) & (attain <= 3)

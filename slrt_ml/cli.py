@@ -233,6 +233,137 @@ def compare(
 
 # --- explain / score -----------------------------------------------------------------------
 
+TopK = Annotated[int, typer.Option("--top-k", min=1, help="Reasons per household.")]
+
+
+def _explained_features(data: Path, households: str | None):
+    from .features import household_features
+    from .io import load_registry
+
+    registry = load_registry(data)
+    hh, members = registry.households, registry.members
+    if households:
+        wanted = [h.strip() for h in households.split(",") if h.strip()]
+        unknown = sorted(set(wanted) - set(hh["IDBDT"]))
+        if unknown:
+            raise ValueError(f"--households: {len(unknown)} IDBDT not in {data} (e.g. {unknown[:3]})")
+        hh = hh[hh["IDBDT"].isin(wanted)]
+        members = members[members["IDBDT"].isin(wanted)]
+    return household_features(hh, members, registry.areas)
+
+
+@app.command()
+def explain(
+    run: RunDir,
+    data: DataDir,
+    households: Annotated[
+        str | None, typer.Option("--households", help="Comma-separated IDBDT (default: all).")
+    ] = None,
+    top_k: TopK = 5,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model name in the run (default: champion).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Explanation table (.parquet/.csv/.xlsx).")
+    ] = None,
+    plot: Annotated[
+        str | None, typer.Option("--plot", help="IDBDT of one household: write a waterfall PNG.")
+    ] = None,
+) -> None:
+    """SHAP explanations per household: tidy table, top-k reasons, optional waterfall PNG."""
+    from .explain import explain_households, plot_waterfall
+    from .io import write_table
+    from .schema import SchemaError
+    from .scoring import load_scoring_models
+
+    try:
+        models, _, _ = load_scoring_models(run, model_names=[model] if model else None)
+        name, fitted = next(iter(models.items()))
+        result = explain_households(fitted, _explained_features(data, households),
+                                    model_name=name, top_k=top_k)  # fmt: skip
+    except (SchemaError, FileNotFoundError, ValueError) as err:
+        raise _fail(str(err)) from None
+    out = out or Path(run) / f"explanations_{name}.csv"
+    write_table(result.table, out)
+    write_table(result.reasons, out.with_name(f"{out.stem}.reasons{out.suffix}"))
+    _console().print(result.reasons.head(10).to_string())
+    _console().print(f"explanations ({name}): [bold]{out}[/]")
+    if plot:
+        figure = plot_waterfall(result.table, plot)
+        png = out.with_name(f"waterfall_{plot}.png")
+        figure.savefig(png, dpi=120)
+        _console().print(f"waterfall: [bold]{png}[/]")
+
+
+def _quota_option(quota_file: Path | None, quota_share: float | None):
+    if quota_file is not None and quota_share is not None:
+        raise ValueError("give --quota-file or --quota-share, not both")
+    if quota_file is None:
+        return quota_share
+    import pandas as pd
+
+    table = pd.read_csv(quota_file, dtype={"KDDESA": "string"})
+    if list(table.columns[:2]) != ["KDDESA", "quota"]:
+        raise ValueError(f"{quota_file}: expected columns KDDESA,quota (full 10-digit desa code), "
+                         f"got {list(table.columns)}")  # fmt: skip
+    return dict(zip(table["KDDESA"], table["quota"].astype(int), strict=True))
+
+
+@app.command()
+def score(
+    model: Annotated[str, typer.Option("--model", help="Run folder or models:/NAME@ALIAS.")],
+    prelist: Annotated[Path, typer.Option("--prelist", help="Folder with prelist_*.* files.")],
+    out: Annotated[Path, typer.Option("--out", help="Output file (.parquet/.csv/.xlsx).")],
+    explain: Annotated[bool, typer.Option("--explain", help="Add top-k SHAP reasons.")] = False,
+    top_k: TopK = 5,
+    quota_file: Annotated[
+        Path | None, typer.Option("--quota-file", help="CSV KDDESA,quota per desa.")
+    ] = None,
+    quota_share: Annotated[
+        float | None, typer.Option("--quota-share", min=0.0, max=1.0, help="Share per desa.")
+    ] = None,
+    model_name: Annotated[
+        str | None, typer.Option("--model-name", help="Model(s) in the run, comma-separated.")
+    ] = None,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1)] = 100_000,
+    restart: Annotated[bool, typer.Option("--restart", help="Ignore finished chunks.")] = False,
+    tracking_uri: TrackingUri = None,
+    no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
+) -> None:
+    """Score a prelist in chunks: scores, selection, verification priority, reasons, drift."""
+    from .schema import SchemaError
+    from .scoring import load_scoring_models, score_prelist
+
+    try:
+        names = model_name.split(",") if model_name else None
+        models, profile, uri = load_scoring_models(model, model_names=names,
+                                                   tracking_uri=tracking_uri)  # fmt: skip
+        result = score_prelist(prelist, models, out, explain=explain, top_k=top_k,
+                               quota=_quota_option(quota_file, quota_share), profile=profile,
+                               chunk_size=chunk_size, restart=restart)  # fmt: skip
+    except (SchemaError, FileNotFoundError, ValueError) as err:
+        raise _fail(str(err)) from None
+    _report_scoring(result, list(models))
+    from . import tracking
+
+    if not no_track and hasattr(tracking, "log_scoring"):
+        run_id = tracking.log_scoring(result.summary(), out, tracking_uri=tracking_uri,
+                                      model_uri=uri)  # fmt: skip
+        _console().print(f"MLflow run {run_id}")
+
+
+def _report_scoring(result, models: list[str]) -> None:
+    console = _console()
+    console.print(f"model(s): {', '.join(models)}; {result.households_per_second:,.0f} households/s")
+    console.print(f"input {result.n_input} = scored {result.n_scored} + rejected {result.n_rejected}")
+    for note in result.drift_warnings[:10]:
+        console.print(f"[bold yellow]drift warning:[/] {note}")
+    if len(result.drift_warnings) > 10:
+        console.print(f"... {len(result.drift_warnings) - 10} more in {result.drift}")
+    console.print(f"output: [bold]{result.output}[/]\nrejects: {result.rejects}")
+    if result.drift:
+        console.print(f"drift: {result.drift}")
+
 
 # --- demo ------------------------------------------------------------------------------------
 

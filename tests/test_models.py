@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import norm
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.estimator_checks import estimator_checks_generator
@@ -378,3 +379,75 @@ def _estimator_checks():
 @pytest.mark.parametrize(("estimator", "check"), list(_estimator_checks()))
 def test_scikit_learn_compatible(estimator, check):
     check(estimator)
+
+
+# --- mlp (Keras; slow: TensorFlow import and training) ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fitted_mlp(households):
+    X, y, desa, _, _ = households
+    return make_model("mlp", {**FAST["mlp"], "random_state": 0}).fit(X, y, groups=desa)
+
+
+@pytest.mark.slow
+def test_mlp_learns_the_rule_and_scores_higher_for_poorer(households, fitted_mlp):
+    _, _, _, X_test, y_test = households
+    score = fitted_mlp.poverty_score(X_test)
+    assert roc_auc_score(y_test, score) > 0.75
+    proba = fitted_mlp.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(fitted_mlp.predict(X_test), (proba[:, 1] >= 0.5).astype(int))
+    assert 1 <= fitted_mlp.n_epochs_ <= FAST["mlp"]["epochs"]
+    assert "val_loss" in fitted_mlp.history_
+
+
+@pytest.mark.slow
+def test_mlp_same_random_state_same_scores(households, fitted_mlp):
+    X, y, desa, X_test, _ = households
+    again = make_model("mlp", {**FAST["mlp"], "random_state": 0}).fit(X, y, groups=desa)
+    np.testing.assert_allclose(
+        again.poverty_score(X_test), fitted_mlp.poverty_score(X_test), rtol=1e-5, atol=1e-5
+    )
+
+
+@pytest.mark.slow
+def test_mlp_save_and_load_give_identical_scores(households, fitted_mlp, tmp_path):
+    X_test = households[3]
+    folder = save_model(fitted_mlp, tmp_path / "mlp")
+    assert (folder / "network_.keras").is_file()
+    loaded = load_model(folder)
+    np.testing.assert_array_equal(loaded.poverty_score(X_test), fitted_mlp.poverty_score(X_test))
+    assert fitted_mlp.network_ is not None  # saving does not strip the fitted model
+
+
+@pytest.mark.slow
+def test_mlp_head_on_embeddings_reproduces_the_margin(households, fitted_mlp):
+    X_test = households[3].iloc[:200]
+    encoded = fitted_mlp.encoder_.transform(X_test)
+    embedded = fitted_mlp._embed(encoded)
+    head_logit = np.asarray(fitted_mlp.head_(embedded, training=False)).ravel()
+    np.testing.assert_allclose(head_logit, fitted_mlp.decision_function(X_test), atol=1e-5)
+    slices = fitted_mlp.embedding_slices_
+    assert list(slices) == ["floor_area_pc", "n_children", "has_motorcycle", "Lantai", "KDDESA"]
+    assert max(s.stop for s in slices.values()) == embedded.shape[1]
+
+
+def test_mlp_validation_split_holds_out_whole_desa():
+    model = make_model("mlp", {"validation_fraction": 0.25})
+    desa = np.repeat(np.array(["001", "002", "003", "004", "005", "006", "007", "008"]), 25)
+    train, valid = model._validation_split(len(desa), desa, seed=0)
+    assert len(train) + len(valid) == len(desa)
+    assert set(desa[train]).isdisjoint(desa[valid])
+    assert len(set(desa[valid])) == 2
+
+
+def test_mlp_scikit_learn_basics(households):
+    model = make_model("mlp", {**FAST["mlp"], "random_state": 3})
+    assert clone(model).get_params() == model.get_params()
+    assert "network_" not in vars(clone(model))
+    with pytest.raises(NotFittedError):
+        model.predict_proba(households[3])
+    with pytest.raises(ValueError, match="model 'mlp' has no parameter 'layers'.*hidden"):
+        make_model("mlp", {"layers": [8]})

@@ -74,6 +74,9 @@ DEFAULT_REGISTERED_MODEL = "slrt-ml-pkh"
 CHAMPION_ALIAS = "champion"
 SIKSNG_SYSTEM = "siksng"
 MLFLOW_JSON = "mlflow.json"
+# Optional in a run folder: the registry's areas table, so the logged model can rebuild
+# area features (perkotaan) from raw records.
+AREAS_FILE = "areas.parquet"
 MAX_PARAM_LENGTH = 500  # MLflow's historical limit; longer values are cut with a marker
 MAX_BATCH = 100  # params or tags per log_batch call
 
@@ -550,19 +553,39 @@ def _example_records(run_dir: Path) -> pd.DataFrame:
     return records
 
 
-def _log_pyfunc(name: str, model_dir: Path, run_dir: Path, records: pd.DataFrame) -> str:
-    """Log the pyfunc for one model; returns its model URI. Scores the example first as a check."""
+def _example_scores(run_dir: Path, name: str, records: pd.DataFrame) -> pd.DataFrame:
+    """Score the example records with a saved model, as the pyfunc will; a clear error if it cannot."""
+    from slrt_ml.models import load_model
+
+    model_dir = run_dir / "models" / name
+    if not model_dir.is_dir():
+        raise FileNotFoundError(f"{model_dir}: model {name!r} is in the manifest but not saved")
+    areas_path = run_dir / AREAS_FILE
+    areas = pd.read_parquet(areas_path) if areas_path.is_file() else None
+    try:
+        return _score_records(load_model(model_dir), records, areas)
+    except (KeyError, ValueError) as error:
+        hint = (
+            ""
+            if areas is not None
+            else (
+                f" If the model uses area features (perkotaan), save the registry's areas table "
+                f"as {areas_path} so the logged model can rebuild them."
+            )
+        )
+        raise ValueError(
+            f"{model_dir}: cannot score the example registry records: {error}.{hint}"
+        ) from error
+
+
+def _log_pyfunc(name: str, run_dir: Path, records: pd.DataFrame, output: pd.DataFrame) -> str:
+    """Log the pyfunc model of one saved model; returns its model URI."""
     import mlflow
     from mlflow.models import infer_signature
 
-    from slrt_ml.models import load_model
-
-    areas_path = run_dir / "areas.parquet"
-    areas = pd.read_parquet(areas_path) if areas_path.is_file() else None
-    output = _score_records(load_model(model_dir), records, areas)
-    artifacts = {"model": str(model_dir)}
-    if areas is not None:
-        artifacts["areas"] = str(areas_path)
+    artifacts = {"model": str(run_dir / "models" / name)}
+    if (run_dir / AREAS_FILE).is_file():
+        artifacts["areas"] = str(run_dir / AREAS_FILE)
     with tempfile.TemporaryDirectory() as tmp:
         code = Path(tmp) / "slrt_ml_pyfunc.py"
         code.write_text(_MODEL_CODE)
@@ -610,22 +633,22 @@ def _parent_metrics(manifest: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
-def _log_model_run(name: str, run_dir: Path, manifest: Mapping, records: pd.DataFrame) -> dict:
+def _log_model_run(
+    name: str, run_dir: Path, manifest: Mapping, records: pd.DataFrame, output: pd.DataFrame
+) -> dict:
     import mlflow
 
-    model_dir = run_dir / "models" / name
-    if not model_dir.is_dir():
-        raise FileNotFoundError(f"{model_dir}: model {name!r} is in the manifest but not saved")
-    with mlflow.start_run(run_name=name, nested=True) as run:
+    # experiment_id explicitly: a nested run otherwise lands in the default experiment "0".
+    parent = mlflow.active_run()
+    with mlflow.start_run(
+        run_name=name, nested=True, experiment_id=parent.info.experiment_id
+    ) as run:
         params = flatten_params(manifest["config"].get("model_params", {}).get(name) or {})
-        _log_params_and_tags(
-            run.info.run_id,
-            {"model": name, **params},
-            {**_run_tags(manifest), "slrt.model": name, "slrt.stage": "train"},
-        )
+        tags = {**_run_tags(manifest), "slrt.model": name, "slrt.stage": "train"}
+        _log_params_and_tags(run.info.run_id, {"model": name, **params}, tags)
         _log_metrics(manifest.get("oof_metrics", {}).get(name, {}))
-        _log_artifact(model_dir, "model_folder")
-        model_uri = _log_pyfunc(name, model_dir, run_dir, records)
+        _log_artifact(run_dir / "models" / name, "model_folder")
+        model_uri = _log_pyfunc(name, run_dir, records, output)
         mlflow.set_tag("slrt.model_uri", model_uri)
     return {"run_id": run.info.run_id, "model_uri": model_uri}
 
@@ -644,8 +667,12 @@ def log_training(
     ``manifest.json`` and ``features.txt`` artifacts, and the dataset input (schema of
     ``dataset_frame`` without personal columns, else of the manifest's dataset columns).
     Nested runs: the model's params and out-of-fold metrics, ``models/<name>/`` as
-    artifacts and a pyfunc model scoring :func:`registry_records`. Writes
-    ``run_dir/mlflow.json`` and returns the parent run id.
+    artifacts and a pyfunc model scoring :func:`registry_records` (it embeds
+    ``run_dir/areas.parquet`` when present, needed if the models use area features).
+    Every model first scores ``example_households/members.parquet``, so nothing is logged
+    for a model that could not score raw records. Writes ``run_dir/mlflow.json``
+    (tracking URI, experiment id, parent run id, per model its run id and model URI) and
+    returns the parent run id.
     """
     import mlflow
 
@@ -653,6 +680,7 @@ def log_training(
     manifest = _read_manifest(run_dir)
     check_no_personal_data(manifest, where=f"{run_dir / 'manifest.json'}")
     records = _example_records(run_dir)
+    outputs = {name: _example_scores(run_dir, name, records) for name in manifest["models"]}
     with _tracking(tracking_uri) as uri:
         experiment_id = _experiment_id(experiment, uri)
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_dir.name) as parent:
@@ -669,7 +697,7 @@ def log_training(
             _log_artifact(run_dir / "manifest.json")
             mlflow.log_text("\n".join(manifest["features"]) + "\n", "features.txt")
             _log_dataset(manifest, dataset_frame)
-            models = {n: _log_model_run(n, run_dir, manifest, records) for n in manifest["models"]}
+            models = {n: _log_model_run(n, run_dir, manifest, records, outputs[n]) for n in outputs}
     record = {
         "tracking_uri": uri,
         "experiment_id": experiment_id,

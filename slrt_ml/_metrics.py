@@ -407,10 +407,9 @@ def group_breakdown(
     (0.5, 'rural', 'urban')
     """
     t, s, w = _aligned(target, selected, sample_weight)
-    labels = pd.Series(np.asarray(groups)).astype("string").fillna("<NA>")
-    if len(labels) != len(t):
-        raise ValueError(f"groups has {len(labels)} rows but target has {len(t)}")
-    codes, names = pd.factorize(labels, sort=True)
+    codes, names = _group_codes(groups)
+    if len(codes) != len(t):
+        raise ValueError(f"groups has {len(codes)} rows but target has {len(t)}")
     counts = [
         np.bincount(codes, weights=w * m, minlength=len(names))
         for m in (t & s, t & ~s, ~t & s, ~t & ~s)
@@ -428,6 +427,13 @@ def group_breakdown(
         by_group[name] = SELECTION_METRICS[name](*counts)
         overall[name] = float(SELECTION_METRICS[name](*(c.sum() for c in counts)))
     return GroupBreakdown(pd.Series(overall, dtype=float), by_group, _gaps(by_group, metrics))
+
+
+def _group_codes(groups: Any) -> tuple[np.ndarray, Any]:
+    if isinstance(groups, pd.Categorical):  # fast path: many metrics over one slice
+        return np.asarray(groups.codes, dtype=np.int64), groups.categories
+    labels = pd.Series(np.asarray(groups)).astype("string").fillna("<NA>")
+    return pd.factorize(labels, sort=True)
 
 
 def _gaps(by_group: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:

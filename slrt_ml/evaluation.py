@@ -138,7 +138,7 @@ class Comparison:
 class _Systems:
     """Arrays aligned by household: the common truth and each system's score and list."""
 
-    ids: np.ndarray
+    ids: pd.api.extensions.ExtensionArray | np.ndarray
     target: np.ndarray
     eligible: np.ndarray
     weights: np.ndarray
@@ -147,6 +147,7 @@ class _Systems:
     scores: dict[str, np.ndarray]
     selected: dict[str, np.ndarray]
     quota: int | pd.Series | None = None
+    tie: np.ndarray | None = None  # IDBDT sort codes: the tie-break key
 
 
 def _check_frame(frame: pd.DataFrame, systems: Sequence[str], weight: str) -> None:
@@ -234,7 +235,7 @@ def _systems_from_frame(frame, systems, quota, area_column, weight) -> _Systems:
             scores[name], quota_value, eligible=eligible, area=area, tiebreak=tie
         )
     data = _Systems(
-        ids=frame["IDBDT"].astype("string").to_numpy(),
+        ids=frame["IDBDT"].astype("string").array,
         target=frame["target"].to_numpy().astype(bool),
         eligible=eligible,
         weights=_frame_weights(frame, weight),
@@ -243,6 +244,7 @@ def _systems_from_frame(frame, systems, quota, area_column, weight) -> _Systems:
         scores=scores,
         selected=selected,
         quota=quota_value,
+        tie=tie,
     )
     return data
 
@@ -314,10 +316,11 @@ def _table_rows(names: list[str], point: dict, replicates: dict | None) -> pd.Da
 
 
 def _selections_long(data: _Systems) -> pd.DataFrame:
+    ids = pd.array(data.ids, dtype="string")  # once: converting strings is the slow part
     pieces = [
         pd.DataFrame(
             {
-                "IDBDT": pd.array(data.ids, dtype="string"),
+                "IDBDT": ids,
                 "system": pd.array(np.full(len(data.ids), name), dtype="string"),
                 "score": data.scores[name],
                 "eligible": data.eligible.astype(np.int8),
@@ -331,7 +334,11 @@ def _selections_long(data: _Systems) -> pd.DataFrame:
 
 
 def _curves(data: _Systems) -> pd.DataFrame:
-    tie = pd.factorize(pd.Series(data.ids, dtype="string"), sort=True)[0]
+    tie = (
+        data.tie
+        if data.tie is not None
+        else pd.factorize(pd.array(data.ids, dtype="string"), sort=True)[0]
+    )
     frames = []
     for name, score in data.scores.items():
         curve = coverage_curve(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -75,6 +76,17 @@ def test_chunks_stream_and_the_quota_is_global():
     small = make_registry(2_000, seed=0, params=SMALL_CHUNKS)
     assert small["siksng"]["pkh_eligible"].sum() == round(SMALL_CHUNKS.quota_share * 2_000)
     assert sorted(small["households"]["Percentile"]) == sorted(np.arange(2_000) * 100 // 2_000 + 1)
+
+
+def test_committed_sample_is_what_the_generator_writes(tmp_path):
+    """data/ must be regenerated (see data/README.md) whenever the generator changes."""
+    sample = Path(__file__).parents[1] / "data"
+    generate_registry(tmp_path, 2_000, seed=2024)
+    fresh = _digests(tmp_path)
+    committed = {name: digest for name, digest in _digests(sample).items() if name in fresh}
+    assert committed == fresh, (
+        "regenerate: slrt-ml data synth --out data --households 2000 --seed 2024"
+    )
 
 
 def test_bad_arguments_name_the_fix(tmp_path):

@@ -659,6 +659,7 @@ def log_training(
     tracking_uri: str | None = None,
     experiment: str = DEFAULT_EXPERIMENT,
     dataset_frame: pd.DataFrame | None = None,
+    areas: pd.DataFrame | None = None,
 ) -> str:
     """Log a training run folder: a parent run and one nested run per model.
 
@@ -672,12 +673,17 @@ def log_training(
     Every model first scores ``example_households/members.parquet``, so nothing is logged
     for a model that could not score raw records. Writes ``run_dir/mlflow.json``
     (tracking URI, experiment id, parent run id, per model its run id and model URI) and
-    returns the parent run id.
+    returns the parent run id. ``areas`` (the registry's areas table) is saved as
+    ``run_dir/areas.parquet`` first when the folder has none.
     """
     import mlflow
 
     run_dir = Path(run_dir)
     manifest = _read_manifest(run_dir)
+    if areas is not None and not (run_dir / AREAS_FILE).is_file():
+        from slrt_ml.io import write_table
+
+        write_table(areas, run_dir / AREAS_FILE)
     check_no_personal_data(manifest, where=f"{run_dir / 'manifest.json'}")
     records = _example_records(run_dir)
     outputs = {name: _example_scores(run_dir, name, records) for name in manifest["models"]}

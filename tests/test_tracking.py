@@ -289,12 +289,22 @@ def test_log_training_refuses_a_manifest_with_a_nik(trained_run, tmp_path):
     assert not (tmp_path / "mlflow.db").exists()
 
 
+def test_log_training_without_areas_says_where_to_put_them(trained_run, tmp_path):
+    run_dir = _copy_run(trained_run, tmp_path)
+    (run_dir / tracking.AREAS_FILE).unlink()
+    with pytest.raises(ValueError, match=r"perkotaan.*areas\.parquet"):
+        tracking.log_training(run_dir, tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert not (tmp_path / "mlflow.db").exists()
+
+
 # --- the full flow against a store --------------------------------------------------------
 
 
 def _run_flow(run_dir: Path, registry, tracking_uri: str | None) -> dict[str, str]:
     dataset = registry.households.drop(columns=["Percentile"])
-    parent = tracking.log_training(run_dir, tracking_uri=tracking_uri, dataset_frame=dataset)
+    parent = tracking.log_training(
+        run_dir, tracking_uri=tracking_uri, dataset_frame=dataset, areas=registry.areas
+    )
     compare = tracking.log_comparison(run_dir, tracking_uri=tracking_uri, register_as="slrt-test")
     scores = run_dir / "scores.csv"
     pd.DataFrame({"IDBDT": ["H00001", "H00002"], "score": [0.7, 0.2]}).to_csv(scores, index=False)
@@ -425,6 +435,7 @@ def test_flow_in_the_default_local_store(registry, trained_run, tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     run_dir = _copy_run(trained_run, tmp_path)
+    (run_dir / tracking.AREAS_FILE).unlink()  # given to log_training instead
     run_ids = _run_flow(run_dir, registry, tracking_uri=None)
     assert (tmp_path / "mlflow.db").is_file() and (tmp_path / "mlartifacts").is_dir()
     assert not (tmp_path / "mlruns").exists()

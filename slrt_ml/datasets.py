@@ -181,13 +181,14 @@ def _check_member_columns(members: pd.DataFrame) -> None:
 
 def _representatives(members: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """One row per household: the head, or the oldest member where no head is recorded."""
-    ranked = members.assign(_row=np.arange(len(members)), _is_head=members["parentesco1"] == 1)
-    ranked = ranked.sort_values(["idhogar", "_is_head", "age", "_row"],
-                                ascending=[True, False, False, True], kind="stable")
-    first = ranked.drop_duplicates("idhogar", keep="first")
-    headless = first.loc[~first["_is_head"], "idhogar"].astype(str).tolist()
-    first = first.sort_values("_row").drop(columns=["_row", "_is_head"])
-    return first.reset_index(drop=True), headless
+    keys = pd.DataFrame({"idhogar": members["idhogar"].to_numpy(),
+                         "is_head": (members["parentesco1"] == 1).to_numpy(),
+                         "age": members["age"].to_numpy(), "row": np.arange(len(members))})
+    ranked = keys.sort_values(["idhogar", "is_head", "age", "row"],
+                              ascending=[True, False, False, True], kind="stable")
+    first = ranked.drop_duplicates("idhogar", keep="first").sort_values("row")
+    headless = first.loc[~first["is_head"], "idhogar"].astype(str).tolist()
+    return members.iloc[first["row"].to_numpy()].reset_index(drop=True), headless
 
 
 def _one_hot_level(frame: pd.DataFrame, columns: list[str]) -> pd.Series:

@@ -77,7 +77,7 @@ from slrt_ml._feature_catalogue import (
     FeatureInfo,
     describe_answer,
 )
-from slrt_ml.codebook import decode_yes_no, get_codebook
+from slrt_ml.codebook import CodebookError, decode_yes_no, get_codebook
 
 __all__ = [
     "FeatureInfo",
@@ -109,20 +109,59 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], file: str) -> None:
         )
 
 
-def _check_codes(frame: pd.DataFrame, columns: tuple[str, ...], table: str, file: str) -> None:
+class _Coded:
+    """A frame whose code columns are factorized once (on first use), so every test on a
+    code is a lookup in a small table of distinct values instead of a string comparison."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def factorized(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """(position of each row's code in the distinct codes, -1 if missing; distinct codes)."""
+        if column not in self._cache:
+            positions, uniques = pd.factorize(self.frame[column].astype("string"))
+            self._cache[column] = (positions, np.asarray(uniques, dtype=object))
+        return self._cache[column]
+
+    def lookup(self, column: str, per_code: np.ndarray, missing: object) -> np.ndarray:
+        positions, _ = self.factorized(column)
+        return np.append(per_code, np.asarray([missing], dtype=per_code.dtype))[positions]
+
+    def isin(self, column: str, codes: tuple[str, ...]) -> np.ndarray:
+        return self.lookup(column, np.isin(self.factorized(column)[1], codes), False)
+
+    def number(self, column: str) -> np.ndarray:
+        uniques = self.factorized(column)[1]
+        return self.lookup(column, pd.to_numeric(pd.Series(uniques, dtype="string")).to_numpy(
+            dtype=np.float64, na_value=np.nan), np.nan)  # fmt: skip
+
+    def map(self, column: str, mapping: Mapping[str, float], missing: float) -> np.ndarray:
+        per_code = np.array([mapping.get(c, missing) for c in self.factorized(column)[1]], float)
+        return self.lookup(column, per_code, missing)
+
+    def codes(
+        self, column: str, rows: np.ndarray | None = None
+    ) -> pd.api.extensions.ExtensionArray:
+        """The codes as a ``string`` array, :data:`MISSING_CATEGORY` where missing; ``rows``
+        picks rows (-1: missing)."""
+        positions, uniques = self.factorized(column)
+        positions = positions if rows is None else np.where(rows >= 0, positions[rows], -1)
+        # position -1 takes the last entry, MISSING_CATEGORY
+        return pd.array(np.append(uniques, MISSING_CATEGORY), dtype="string").take(positions)
+
+
+def _check_codes(coded: _Coded, columns: tuple[str, ...], table: str, file: str) -> None:
     """One error listing every code column whose values are not in the codebook."""
     problems = []
     for column in dict.fromkeys(columns):
         spec = get_codebook().spec(table, column)  # type: ignore[arg-type]
-        if spec.kind not in ("code",):
+        if spec.kind != "code":
             continue
-        values = frame[column].astype("string")
-        allowed = values.isin(spec.allowed_codes).to_numpy(dtype=bool, na_value=False)
-        if spec.nullable:
-            allowed = allowed | values.isna().to_numpy()
-        bad = ~allowed
+        positions, uniques = coded.factorized(column)
+        bad = np.append(~np.isin(uniques, spec.allowed_codes), not spec.nullable)[positions]
         if bad.any():
-            examples = values[bad].astype(str).unique()[:5].tolist()
+            examples = pd.unique(np.append(uniques, "<NA>")[positions[bad]])[:5].tolist()
             problems.append(
                 f"{column}: {int(bad.sum())} value(s) not in the code list "
                 f"({', '.join(spec.allowed_codes)}): {examples}"
@@ -135,22 +174,8 @@ def _check_codes(frame: pd.DataFrame, columns: tuple[str, ...], table: str, file
         )
 
 
-def _is(frame: pd.DataFrame, column: str, codes: tuple[str, ...]) -> np.ndarray:
-    """Boolean array: the column's code is one of ``codes`` (missing -> False)."""
-    return frame[column].astype("string").isin(codes).to_numpy(dtype=bool, na_value=False)
-
-
 def _number(frame: pd.DataFrame, column: str) -> np.ndarray:
     return pd.to_numeric(frame[column]).to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _code_number(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """Ordered code as a number (NaN when missing); codes are parsed once per distinct value."""
-    positions, uniques = pd.factorize(frame[column].astype("string"))
-    values = pd.to_numeric(pd.Series(uniques, dtype="string")).to_numpy(
-        dtype=np.float64, na_value=np.nan
-    )
-    return np.where(positions >= 0, values[np.maximum(positions, 0)], np.nan)
 
 
 def _household_ids(households: pd.DataFrame) -> pd.Index:
@@ -179,7 +204,7 @@ def _locate(ids: pd.Index, member_ids: pd.Series) -> np.ndarray:
 class _Members:
     """Members of known households with the position of their household."""
 
-    frame: pd.DataFrame
+    coded: _Coded
     group: np.ndarray  # household position of each member, in [0, n)
     n: int  # number of households
     age: np.ndarray
@@ -192,15 +217,15 @@ def _prepare_members(members: pd.DataFrame, ids: pd.Index | None) -> tuple[_Memb
     """Check the member table and place members in households ``ids`` (default: their own
     sorted IDBDTs). Members of households not in ``ids`` are ignored: schema checks orphans."""
     _require(members, _MEMBER_COLUMNS, "members")
-    _check_codes(members, _MEMBER_COLUMNS[2:], "member", "members")
     if ids is None:
         ids = pd.Index(
             members["IDBDT"].astype("string").dropna().unique(), name="IDBDT"
         ).sort_values()
     group = _locate(ids, members["IDBDT"])
     known = group >= 0
-    frame = members if known.all() else members.loc[known]
-    return _Members(frame, group[known], len(ids), _number(frame, "Umur")), ids
+    coded = _Coded(members if known.all() else members.loc[known])
+    _check_codes(coded, _MEMBER_COLUMNS[2:], "member", "members")
+    return _Members(coded, group[known], len(ids), _number(coded.frame, "Umur")), ids
 
 
 def _between(age: np.ndarray, low: float, high: float = np.inf) -> np.ndarray:
@@ -209,16 +234,16 @@ def _between(age: np.ndarray, low: float, high: float = np.inf) -> np.ndarray:
 
 def _member_counts(m: _Members) -> dict[str, np.ndarray]:
     """Counts and shares of member groups, dependency ratio, workers, out-of-school children."""
-    frame, age = m.frame, m.age
+    c, age = m.coded, m.age
     flags = {
         "anak_0_6": _between(age, 0, 6), "anak_sd": _between(age, 7, 12),
         "anak_smp": _between(age, 13, 15), "anak_sma": _between(age, 16, 18),
         "usia_19_21": _between(age, 19, 21), "lansia": _between(age, 60),
-        "disabilitas": ~_is(frame, "Jenis_cacat", ("0",)) & frame["Jenis_cacat"].notna().to_numpy(),
-        "penyakit_kronis": ~_is(frame, "Penyakit_kronis", ("0",)) & frame["Penyakit_kronis"].notna().to_numpy(),
-        "hamil": _is(frame, "Sta_hamil", ("1",)),
+        "disabilitas": c.lookup("Jenis_cacat", c.factorized("Jenis_cacat")[1] != "0", False),
+        "penyakit_kronis": c.lookup("Penyakit_kronis", c.factorized("Penyakit_kronis")[1] != "0", False),
+        "hamil": c.isin("Sta_hamil", ("1",)),
     }  # fmt: skip
-    size = m.count(np.ones(len(frame), dtype=bool))
+    size = m.count(np.ones(len(age), dtype=bool))
     per_member = np.maximum(size, 1.0)
     out = {"n_art": size}
     working_age = m.count(_between(age, 15, 64))
@@ -227,12 +252,12 @@ def _member_counts(m: _Members) -> dict[str, np.ndarray]:
     for group, flag in flags.items():
         out[f"n_{group}"] = m.count(flag)
         out[f"share_{group}"] = out[f"n_{group}"] / per_member
-    out["n_bekerja"] = m.count(_is(frame, "Sta_bekerja", ("1",)))
+    out["n_bekerja"] = m.count(c.isin("Sta_bekerja", ("1",)))
     out["pekerja_per_art"] = out["n_bekerja"] / per_member
     out["n_anak_tidak_sekolah"] = m.count(
-        _between(age, 7, 18) & ~_is(frame, "Partisipasi_sekolah", ("1",))
+        _between(age, 7, 18) & ~c.isin("Partisipasi_sekolah", ("1",))
     )
-    ijazah = _code_number(frame, "Ijazah_tertinggi")
+    ijazah = c.number("Ijazah_tertinggi")
     # max per household without a sort: the number of levels some member reaches
     out["ijazah_tertinggi_art"] = sum(
         (m.count(ijazah >= level) > 0).astype(np.float64) for level in range(1, 7)
@@ -242,54 +267,56 @@ def _member_counts(m: _Members) -> dict[str, np.ndarray]:
 
 def _head_rows(m: _Members) -> tuple[np.ndarray, np.ndarray]:
     """(household positions, member rows) of each household's head; see module docstring."""
-    is_head = _is(m.frame, "Hub_KRT", ("1",))
-    no_art = _number(m.frame, "NoART")
+    is_head = m.coded.isin("Hub_KRT", ("1",))
+    no_art = _number(m.coded.frame, "NoART")
     order = np.lexsort((no_art, -np.nan_to_num(m.age, nan=-1.0), ~is_head, m.group))
     sorted_group = m.group[order]
     first = np.r_[True, sorted_group[1:] != sorted_group[:-1]] if len(order) else np.zeros(0, bool)
     return sorted_group[first], order[first]
 
 
-def _head_features(m: _Members) -> dict[str, np.ndarray | pd.Series]:
+def _head_features(m: _Members) -> dict[str, np.ndarray]:
     households, rows = _head_rows(m)
-    head = m.frame.iloc[rows]
+    c = m.coded
     values = {
-        "krt_perempuan": _is(head, "Jnskel", ("2",)).astype(np.float64),
-        "krt_umur": m.age[rows],
-        "krt_ijazah": _code_number(head, "Ijazah_tertinggi"),
-        "krt_bekerja": _is(head, "Sta_bekerja", ("1",)).astype(np.float64),
-        "krt_jam_kerja": _number(head, "Jumlah_jamkerja"),
+        "krt_perempuan": c.isin("Jnskel", ("2",)),
+        "krt_umur": m.age,
+        "krt_ijazah": c.number("Ijazah_tertinggi"),
+        "krt_bekerja": c.isin("Sta_bekerja", ("1",)),
+        "krt_jam_kerja": _number(c.frame, "Jumlah_jamkerja"),
     }
-    out: dict[str, np.ndarray | pd.Series] = {}
+    out: dict[str, np.ndarray] = {}
     for name, value in values.items():
         full = np.zeros(m.n)
-        full[households] = np.nan_to_num(value, nan=0.0)
+        full[households] = np.nan_to_num(np.asarray(value, dtype=np.float64)[rows], nan=0.0)
         out[name] = full
-    take = np.full(m.n, -1, dtype=np.int64)
-    take[households] = rows
+    head_row = np.full(m.n, -1, dtype=np.int64)
+    head_row[households] = rows
     for name, (item, _) in _HEAD_CATEGORIES.items():
-        codes = m.frame[item].astype("string").array.take(take, allow_fill=True)
-        out[name] = pd.Series(codes, dtype="string").fillna(MISSING_CATEGORY).to_numpy(dtype=object)
+        out[name] = c.codes(item, head_row)
     return out
 
 
-def _member_block(m: _Members, ids: pd.Index) -> pd.DataFrame:
+def _member_columns(m: _Members) -> dict[str, np.ndarray]:
     columns = {**_member_counts(m), **_head_features(m)}
     columns["art_tidak_tercatat"] = (columns["n_art"] == 0).astype(np.float64)
-    return _frame(columns, ids)
+    return columns
 
 
 def _frame(columns: Mapping[str, np.ndarray | pd.Series], ids: pd.Index) -> pd.DataFrame:
-    """Float32 for numbers, ``string`` for categoricals, in FEATURES order."""
-    data = {}
-    for name in (n for n in FEATURES if n in columns):
-        kind = FEATURES[name].kind
-        data[name] = (
-            pd.array(columns[name], dtype="string" if kind == "categorical" else "float32")
-            if kind == "categorical"
-            else np.asarray(columns[name], dtype=np.float32)
-        )
-    return pd.DataFrame(data, index=ids)
+    """Numeric features as one float32 block, then the categoricals as ``string``; each
+    group in FEATURES order."""
+    numeric = [n for n in NUMERIC_FEATURES if n in columns]
+    block = np.empty((len(numeric), len(ids)), dtype=np.float32)
+    for row, name in enumerate(numeric):
+        block[row] = columns[name]
+    frame = pd.DataFrame(block.T, index=ids, columns=numeric, copy=False)
+    categorical = {
+        n: pd.array(columns[n], dtype="string") for n in CATEGORICAL_FEATURES if n in columns
+    }
+    if not categorical:
+        return frame
+    return pd.concat([frame, pd.DataFrame(categorical, index=ids)], axis=1)
 
 
 def member_aggregates(members: pd.DataFrame) -> pd.DataFrame:
@@ -311,28 +338,28 @@ def member_aggregates(members: pd.DataFrame) -> pd.DataFrame:
     '1'
     """
     m, ids = _prepare_members(members, None)
-    return _member_block(m, ids)
+    return _frame(_member_columns(m), ids)
 
 
 # ----------------------------------------------------------------------------- PKH components
 def _component_flags(m: _Members, elderly_age: float) -> dict[str, np.ndarray]:
     """Per member, which PKH components the member counts under (see pkh_components)."""
-    frame, age = m.frame, m.age
-    in_school = _is(frame, "Partisipasi_sekolah", ("1",))
+    c, age = m.coded, m.age
+    in_school = c.isin("Partisipasi_sekolah", ("1",))
     school_age = _between(age, 6, 21)
     pupil = {
-        level: in_school & school_age & _is(frame, "Jenjang_sekolah", codes)
+        level: in_school & school_age & c.isin("Jenjang_sekolah", codes)
         for level, codes in (("sd", _SD), ("smp", _SMP), ("sma", _SMA))
     }
-    no_sma_diploma = _code_number(frame, "Ijazah_tertinggi") < 3
+    no_sma_diploma = c.number("Ijazah_tertinggi") < 3
     wajib_belajar = _between(age, 7, 21) & ~in_school & no_sma_diploma
     return {
-        "comp_hamil": _is(frame, "Sta_hamil", ("1",)),
+        "comp_hamil": c.isin("Sta_hamil", ("1",)),
         "comp_usia_dini": _between(age, 0, 6) & ~(pupil["sd"] | pupil["smp"] | pupil["sma"]),
         "comp_sd": pupil["sd"],
         "comp_smp": pupil["smp"],
         "comp_sma": pupil["sma"] | wajib_belajar,
-        "comp_disabilitas_berat": _is(frame, "Jenis_cacat", SEVERE_DISABILITY_CODES),
+        "comp_disabilitas_berat": c.isin("Jenis_cacat", SEVERE_DISABILITY_CODES),
         "comp_lansia": age >= elderly_age,
     }
 
@@ -348,7 +375,7 @@ def _entitlement(counts: Mapping[str, np.ndarray]) -> np.ndarray:
     return total
 
 
-def _pkh_block(m: _Members, ids: pd.Index, elderly_age: float) -> pd.DataFrame:
+def _pkh_columns(m: _Members, elderly_age: float) -> dict[str, np.ndarray]:
     counts = {name: m.count(flag) for name, flag in _component_flags(m, elderly_age).items()}
     n_components = sum(counts.values())
     columns = {
@@ -357,7 +384,7 @@ def _pkh_block(m: _Members, ids: pd.Index, elderly_age: float) -> pd.DataFrame:
         "has_component": (n_components > 0).astype(np.float64),
         "pkh_entitlement": _entitlement(counts),
     }
-    return _frame(columns, ids)
+    return columns
 
 
 def pkh_components(members: pd.DataFrame, *, elderly_age: float = 60) -> pd.DataFrame:
@@ -398,24 +425,30 @@ def pkh_components(members: pd.DataFrame, *, elderly_age: float = 60) -> pd.Data
     8400000.0
     """
     m, ids = _prepare_members(members, None)
-    return _pkh_block(m, ids, elderly_age)
+    return _frame(_pkh_columns(m, elderly_age), ids)
 
 
 # ----------------------------------------------------------------------------- households
-def _assets(households: pd.DataFrame) -> dict[str, np.ndarray]:
+def _yes_no(coded: _Coded, column: str) -> np.ndarray:
+    """The codebook's {1, 3} yes / {2, 4} no rule, applied to the distinct codes."""
+    positions, uniques = coded.factorized(column)
+    if (positions < 0).any():
+        decode_yes_no(coded.frame[column], column)  # raises, naming the column and values
+    try:
+        per_code = decode_yes_no(pd.Series(uniques, dtype="string"), column).to_numpy(np.float64)
+    except CodebookError:
+        decode_yes_no(coded.frame[column], column)  # the same error, with row counts
+        raise
+    return per_code[positions]
+
+
+def _assets(coded: _Coded) -> dict[str, np.ndarray]:
     """Yes/no items decoded with the PBDT {1, 3} yes / {2, 4} no rule; bad codes raise."""
-    out = {
-        f"punya_{stem}": decode_yes_no(households[item], item).to_numpy(np.float64)
-        for item, (stem, _) in _ASSETS.items()
-    }
+    out = {f"punya_{stem}": _yes_no(coded, item) for item, (stem, _) in _ASSETS.items()}
     out["n_aset"] = sum(out.values())
-    out["punya_lahan"] = decode_yes_no(
-        households["Aset_tak_bergerak"], "Aset_tak_bergerak"
-    ).to_numpy(np.float64)
-    out["punya_rumah_lain"] = decode_yes_no(households["Rumah_lain"], "Rumah_lain").to_numpy(
-        np.float64
-    )
-    out["luas_lahan_ha"] = np.nan_to_num(_number(households, "Luas_atb"), nan=0.0) / 10_000
+    out["punya_lahan"] = _yes_no(coded, "Aset_tak_bergerak")
+    out["punya_rumah_lain"] = _yes_no(coded, "Rumah_lain")
+    out["luas_lahan_ha"] = np.nan_to_num(_number(coded.frame, "Luas_atb"), nan=0.0) / 10_000
     return out
 
 
@@ -425,6 +458,22 @@ def _livestock(households: pd.DataFrame) -> dict[str, np.ndarray]:
         for item, (name, _, _) in _LIVESTOCK.items()
     }
     out["ternak_tlu"] = sum(out[name] * tlu for name, _, tlu in _LIVESTOCK.values())
+    return out
+
+
+def _dwelling(coded: _Coded, size: np.ndarray) -> dict[str, np.ndarray]:
+    frame = coded.frame
+    out: dict[str, np.ndarray] = {
+        "luas_lantai_per_kapita": np.nan_to_num(_number(frame, "Luas_lantai"), nan=0.0) / size,
+        "kamar_per_kapita": np.nan_to_num(_number(frame, "Jumlah_kamar"), nan=0.0) / size,
+    }
+    for name, (item, codes, _, _) in _HOUSING_BINARIES.items():
+        out[name] = coded.isin(item, codes).astype(np.float64)
+    for item, groups in _QUALITY.items():
+        out[f"kualitas_{item.lower()}"] = coded.map(item, groups, 1.0)
+    out["daya_watt"] = np.where(out["listrik_pln"] == 1, coded.map("Daya", _DAYA_WATT, 0.0), 0.0)
+    for name, (item, _) in _RAW_CATEGORIES.items():
+        out[name] = coded.codes(item)
     return out
 
 
@@ -445,40 +494,40 @@ def housing_features(
     >>> h.loc["A", ["luas_lantai_per_kapita", "kualitas_lantai", "daya_watt", "n_aset", "ternak_tlu"]].tolist()
     [9.0, 0.0, 900.0, 15.0, 1.7000000476837158]
     """
-    _require(households, _HOUSEHOLD_COLUMNS, "households")
-    _check_codes(
-        households,
-        (*_QUALITY, *(i for i, *_ in _HOUSING_BINARIES.values())),
-        "household",
-        "households",
-    )
     ids = _household_ids(households)
-    size = (
-        _number(households, "Jumlah_ART") if n_art is None else np.asarray(n_art, dtype=np.float64)
-    )
+    size = _number(households, "Jumlah_ART") if n_art is None else np.asarray(n_art, float)
+    return _frame(_housing_columns(households, size), ids)
+
+
+def _housing_columns(households: pd.DataFrame, size: np.ndarray) -> dict[str, np.ndarray]:
+    _require(households, _HOUSEHOLD_COLUMNS, "households")
+    coded = _Coded(households)
+    code_items = (*_QUALITY, "Daya", *(i for i, *_ in _HOUSING_BINARIES.values()))
+    _check_codes(coded, code_items, "household", "households")
     size = np.maximum(np.nan_to_num(size, nan=1.0), 1.0)
-    out: dict[str, np.ndarray] = {
-        "luas_lantai_per_kapita": np.nan_to_num(_number(households, "Luas_lantai"), nan=0.0) / size,
-        "kamar_per_kapita": np.nan_to_num(_number(households, "Jumlah_kamar"), nan=0.0) / size,
+    return {**_dwelling(coded, size), **_assets(coded), **_livestock(households)}
+
+
+_AREA_CODES = ("KDPROP", "KDKAB", "KDKEC", "KDDESA")
+
+
+def _area_codes(frame: pd.DataFrame) -> dict[str, pd.api.extensions.ExtensionArray]:
+    """Kabupaten, kecamatan and desa codes as concatenated strings ("7311", "7311010",
+    "7311010001"), built once per distinct desa and broadcast to the rows."""
+    coded = _Coded(frame)
+    key = np.zeros(len(frame), dtype=np.int64)
+    for column in _AREA_CODES:
+        positions, uniques = coded.factorized(column)
+        key = key * (len(uniques) + 1) + positions + 1
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    desa = frame.iloc[first][list(_AREA_CODES)].astype("string").fillna("")
+    kab = desa["KDPROP"] + desa["KDKAB"]
+    kec = kab + desa["KDKEC"]
+    return {
+        "kabupaten": kab.array.take(inverse),
+        "kecamatan": kec.array.take(inverse),
+        "desa": (kec + desa["KDDESA"]).array.take(inverse),
     }
-    for name, (item, codes, _, _) in _HOUSING_BINARIES.items():
-        out[name] = _is(households, item, codes).astype(np.float64)
-    for item, groups in _QUALITY.items():
-        out[f"kualitas_{item.lower()}"] = (
-            households[item].astype("string").map(groups).to_numpy(np.float64, na_value=1.0)
-        )
-    watt = households["Daya"].astype("string").map(_DAYA_WATT).to_numpy(np.float64, na_value=0.0)
-    out["daya_watt"] = np.where(out["listrik_pln"] == 1, watt, 0.0)
-    for name, (item, _) in _RAW_CATEGORIES.items():
-        out[name] = (
-            households[item].astype("string").fillna(MISSING_CATEGORY).to_numpy(dtype=object)
-        )
-    return _frame({**out, **_assets(households), **_livestock(households)}, ids)
-
-
-def _desa_key(frame: pd.DataFrame) -> pd.Series:
-    parts = [frame[c].astype("string") for c in ("KDPROP", "KDKAB", "KDKEC", "KDDESA")]
-    return parts[0] + parts[1] + parts[2] + parts[3]
 
 
 def area_features(households: pd.DataFrame, areas: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -492,37 +541,35 @@ def area_features(households: pd.DataFrame, areas: pd.DataFrame | None = None) -
     >>> area_features(hh).loc["A"].tolist()
     ['7311', '7311010']
     """
-    ids = _household_ids(households)
-    kab = households["KDPROP"].astype("string") + households["KDKAB"].astype("string")
-    columns = {
-        "kabupaten": kab.to_numpy(dtype=object),
-        "kecamatan": (kab + households["KDKEC"].astype("string")).to_numpy(dtype=object),
-    }
+    return _frame(_area_columns(households, areas), _household_ids(households))
+
+
+def _area_columns(households: pd.DataFrame, areas: pd.DataFrame | None) -> dict:
+    columns = _area_codes(households)
+    desa = columns.pop("desa")
     if areas is not None:
-        columns["perkotaan"] = _urban(households, areas)
-    return _frame(columns, ids)
+        columns["perkotaan"] = _urban(desa, areas)
+    return columns
 
 
-def _urban(households: pd.DataFrame, areas: pd.DataFrame) -> np.ndarray:
-    _require(areas, ("KDPROP", "KDKAB", "KDKEC", "KDDESA", "Klasifikasi"), "areas")
-    area_key = _desa_key(areas)
-    if area_key.duplicated().any():
-        raise FeatureError(
-            f"areas: desa codes must be unique; duplicated: {area_key[area_key.duplicated()].unique()[:5].tolist()}"
-        )
-    urban = pd.Series(
-        _is(areas, "Klasifikasi", ("1",)).astype(np.float64), index=pd.Index(area_key)
-    )
-    hh_key = _desa_key(households)
-    found = pd.Index(area_key).get_indexer(hh_key)
+def _urban(desa: pd.api.extensions.ExtensionArray, areas: pd.DataFrame) -> np.ndarray:
+    """1.0 where the household's desa is classified urban (``Klasifikasi == "1"``)."""
+    _require(areas, (*_AREA_CODES, "Klasifikasi"), "areas")
+    area_key = pd.Index(_area_codes(areas)["desa"])
+    if area_key.has_duplicates:
+        duplicated = area_key[area_key.duplicated()].unique()[:5].tolist()
+        raise FeatureError(f"areas: desa codes must be unique; duplicated: {duplicated}")
+    urban = _Coded(areas).isin("Klasifikasi", ("1",)).astype(np.float64)
+    positions, distinct = pd.factorize(desa)
+    found = area_key.get_indexer(distinct)[positions]
     if (found < 0).any():
-        missing = hh_key[found < 0].unique()
+        missing = pd.unique(desa[found < 0])
         raise FeatureError(
             f"areas: {len(missing)} desa of the households are missing "
             f"(KDPROP+KDKAB+KDKEC+KDDESA), e.g. {missing[:5].tolist()}; "
             "use the areas table of the same registry or pass areas=None"
         )
-    return urban.to_numpy()[found]
+    return urban[found]
 
 
 def household_features(
@@ -541,17 +588,12 @@ def household_features(
     _require(households, _HOUSEHOLD_COLUMNS, "households")
     ids = _household_ids(households)
     m, _ = _prepare_members(members, ids)
-    member_part = _member_block(m, ids)
-    no_members = member_part["art_tidak_tercatat"].to_numpy() == 1
+    columns = _member_columns(m)
+    no_members = columns["art_tidak_tercatat"] == 1
     if no_members.any():
         fallback = np.maximum(np.nan_to_num(_number(households, "Jumlah_ART"), nan=1.0), 1.0)
-        member_part["n_art"] = np.where(no_members, fallback, member_part["n_art"]).astype(
-            np.float32
-        )
-    parts = [
-        member_part,
-        _pkh_block(m, ids, 60),
-        housing_features(households, member_part["n_art"].to_numpy()),
-        area_features(households, areas),
-    ]
-    return pd.concat(parts, axis=1)
+        columns["n_art"] = np.where(no_members, fallback, columns["n_art"])
+    columns.update(_pkh_columns(m, 60))
+    columns.update(_housing_columns(households, columns["n_art"]))
+    columns.update(_area_columns(households, areas))
+    return _frame(columns, ids)

@@ -110,7 +110,7 @@ def main() -> None:
     for n in sorted(int(s) for s in args.sizes.split(",")):  # ascending, so RSS is attributable
         rows.append(run_one(n, args.format))
         print(json.dumps(rows[-1]), flush=True)
-    section = as_markdown(rows, "python bench/synth.py " + " ".join(sys.argv[1:]))
+    section = as_markdown(rows, " ".join(["python bench/synth.py", *sys.argv[1:]]))
     print(section)
     if not args.no_record:
         record(section)

@@ -264,13 +264,20 @@ def roc_auc(target: Any, score: Any, *, sample_weight: Any = None) -> float:
     >>> roc_auc([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1])
     0.75
     """
-    from sklearn.metrics import roc_auc_score
-
     t = _flag(target, "target")
     values, weights = _scores(score, len(t)), _weights(sample_weight, len(t))
     if t.all() or not t.any():
         return float("nan")
-    return float(roc_auc_score(t, values, sample_weight=weights))
+    # weighted Mann-Whitney on tie blocks: one sort, no per-threshold curve (fast on 1M rows)
+    order = np.argsort(values)
+    sorted_values = values[order]
+    block = np.concatenate(([0], np.cumsum(sorted_values[1:] != sorted_values[:-1])))
+    positives = np.bincount(block, weights=(weights * t)[order])
+    negatives = np.bincount(block, weights=(weights * ~t)[order])
+    below = np.cumsum(negatives) - negatives
+    return float(
+        np.sum(positives * (below + 0.5 * negatives)) / (positives.sum() * negatives.sum())
+    )
 
 
 def pr_auc(target: Any, score: Any, *, sample_weight: Any = None) -> float:
@@ -290,7 +297,7 @@ def pr_auc(target: Any, score: Any, *, sample_weight: Any = None) -> float:
 
 def _weighted_ranks(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Mid-ranks on the cumulative-weight scale; ties share the middle of their block."""
-    order = np.argsort(values, kind="stable")
+    order = np.argsort(values)  # tie blocks share a rank, so the sort need not be stable
     sorted_values, cum = values[order], np.cumsum(weights[order])
     block = np.concatenate(([0], np.cumsum(sorted_values[1:] != sorted_values[:-1])))
     block_end = cum[np.r_[np.flatnonzero(np.diff(block)), len(block) - 1]]

@@ -409,3 +409,17 @@ def test_thousand_replicates_on_100k_households_take_seconds():
     result = compare(big, ["good", "coarse"], bootstrap=1000, seed=0)
     assert time.perf_counter() - start < 60
     assert result.table["ci_low"].notna().sum() > 0
+
+
+def test_roc_auc_matches_sklearn_with_ties_and_weights():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(12)
+    target, score, weight = (
+        rng.integers(0, 2, 500),
+        rng.integers(0, 30, 500).astype(float),
+        rng.random(500),
+    )
+    assert roc_auc(target, score, sample_weight=weight) == pytest.approx(
+        roc_auc_score(target, score, sample_weight=weight)
+    )

@@ -9,7 +9,8 @@ chunk, so a duplicated IDBDT always lands in one chunk and is rejected there.
 If either file turns out not to be in IDBDT order, :class:`UnsortedPrelist` is raised
 and the caller starts over with ``sorted_input=False``: the member file is then read
 whole once (only the member file; memory grows with it) and each chunk takes its rows
-by IDBDT. Sort the files by IDBDT to keep memory flat on very large prelists.
+by IDBDT; an IDBDT repeated in different chunks is found by a pass over the IDs
+(:func:`duplicated_ids`) and every copy is rejected. Sort the files by IDBDT to keep memory flat on very large prelists.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .io import iter_table_chunks, read_table
 
-__all__ = ["UnsortedPrelist", "prelist_chunks"]
+__all__ = ["UnsortedPrelist", "prelist_chunks", "duplicated_ids"]
 
 
 class UnsortedPrelist(RuntimeError):
@@ -129,3 +131,25 @@ def prelist_chunks(
     if sorted_input:
         return _sorted_chunks(hh_path, mem_path, chunk_size)
     return _unsorted_chunks(hh_path, mem_path, chunk_size)
+
+
+def duplicated_ids(hh_path: Path, chunk_size: int) -> set[str]:
+    """IDBDTs that occur more than once in the household file (any order; for unsorted input).
+
+    Only 64-bit hashes of the IDs are kept while reading (8 bytes per household).
+    """
+    hashes = []
+    for chunk in iter_table_chunks(hh_path, "households", chunksize=chunk_size, columns=["IDBDT"]):
+        hashes.append(pd.util.hash_pandas_object(_ids(chunk).dropna(), index=False).to_numpy())
+    if not hashes:
+        return set()
+    values, counts = np.unique(np.concatenate(hashes), return_counts=True)
+    repeated = values[counts > 1]
+    found: set[str] = set()
+    if len(repeated) == 0:
+        return found
+    for chunk in iter_table_chunks(hh_path, "households", chunksize=chunk_size, columns=["IDBDT"]):
+        ids = _ids(chunk).dropna()
+        hit = np.isin(pd.util.hash_pandas_object(ids, index=False).to_numpy(), repeated)
+        found.update(ids[hit].tolist())
+    return found

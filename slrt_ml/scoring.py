@@ -230,12 +230,17 @@ def _desa_code(households: pd.DataFrame) -> pd.Series:
     return frame["KDPROP"] + frame["KDKAB"] + frame["KDKEC"] + frame["KDDESA"]
 
 
-def _score_chunk(hh, members, models: dict, areas, explain: bool, top_k: int):
+def _score_chunk(hh, members, models: dict, areas, explain: bool, top_k: int, duplicates=()):
     """(scored part, rejects part, features) of one chunk; NIK dropped after validation."""
     from .features import household_features
     from .schema import household_rejects
 
     rejects = household_rejects(hh, members)
+    repeated = hh["IDBDT"].isin(list(duplicates)) & ~hh["IDBDT"].isin(rejects["IDBDT"])
+    if repeated.any():
+        extra = hh.loc[repeated.to_numpy(bool), ["IDBDT"]].assign(
+            reason="IDBDT: unique (repeated in another part of the file)")
+        rejects = pd.concat([rejects, extra.astype("string")], ignore_index=True)
     members = members.drop(columns=["NIK"], errors="ignore")
     bad = set(rejects["IDBDT"].dropna())
     keep = hh["IDBDT"].notna().to_numpy(bool) & ~hh["IDBDT"].isin(bad).to_numpy(bool)
@@ -312,9 +317,10 @@ def _progress(enabled: bool):
 
 
 def _run_chunks(hh_path, mem_path, parts, state, models, areas, profile, opts) -> int:
-    from ._prelist import UnsortedPrelist, prelist_chunks
+    from ._prelist import UnsortedPrelist, duplicated_ids, prelist_chunks
 
     done = set(state["done"])
+    duplicates = set() if state["sorted_input"] else duplicated_ids(hh_path, opts["chunk_size"])
     chunks = prelist_chunks(hh_path, mem_path, opts["chunk_size"], sorted_input=state["sorted_input"])
     index = 0
     with _progress(opts["progress"]) as bar:
@@ -323,7 +329,7 @@ def _run_chunks(hh_path, mem_path, parts, state, models, areas, profile, opts) -
                 if index not in done:
                     drift = DriftAccumulator(profile or {})
                     scored, rejects, features = _score_chunk(
-                        hh, members, models, areas, opts["explain"], opts["top_k"]
+                        hh, members, models, areas, opts["explain"], opts["top_k"], duplicates
                     )
                     drift.add(features)
                     _save_part(parts, index, scored, rejects, drift.state(), state)

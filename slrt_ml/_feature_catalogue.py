@@ -118,7 +118,7 @@ _COMPONENTS: dict[str, tuple[tuple[str, ...], str]] = {
     "comp_usia_dini": (("Umur", "Partisipasi_sekolah", "Jenjang_sekolah"), "anak usia dini (0-6)"),
     "comp_sd": (("Umur", "Partisipasi_sekolah", "Jenjang_sekolah"), "anak sekolah SD"),
     "comp_smp": (("Umur", "Partisipasi_sekolah", "Jenjang_sekolah"), "anak sekolah SMP"),
-    "comp_sma": (("Umur", "Partisipasi_sekolah", "Jenjang_sekolah", "Ijazah_tertinggi"),
+    "comp_sma": (("Umur", "Hub_KRT", "Partisipasi_sekolah", "Jenjang_sekolah", "Ijazah_tertinggi"),
                  "anak sekolah SMA/wajib belajar 12 tahun"),
     "comp_disabilitas_berat": (("Jenis_cacat",), "penyandang disabilitas berat"),
     "comp_lansia": (("Umur",), "lansia"),

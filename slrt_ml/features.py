@@ -352,7 +352,8 @@ def _component_flags(m: _Members, elderly_age: float) -> dict[str, np.ndarray]:
         for level, codes in (("sd", _SD), ("smp", _SMP), ("sma", _SMA))
     }
     no_sma_diploma = c.number("Ijazah_tertinggi") < 3
-    wajib_belajar = _between(age, 7, 21) & ~in_school & no_sma_diploma
+    child = ~c.isin("Hub_KRT", ("1", "2"))  # "anak": not the head or the spouse
+    wajib_belajar = _between(age, 7, 21) & ~in_school & no_sma_diploma & child
     return {
         "comp_hamil": c.isin("Sta_hamil", ("1",)),
         "comp_usia_dini": _between(age, 0, 6) & ~(pupil["sd"] | pupil["smp"] | pupil["sma"]),
@@ -396,7 +397,8 @@ def pkh_components(members: pd.DataFrame, *, elderly_age: float = 60) -> pd.Data
     - ``comp_sd``/``comp_smp``/``comp_sma``: aged 6-21, in school (``Partisipasi_sekolah
       == "1"``) at ``Jenjang_sekolah`` 1-3 (SD, Paket A, MI) / 4-6 (SMP, Paket B, MTs) /
       7-9 (SMA/SMK, Paket C, MA). ``comp_sma`` also counts the "wajib belajar 12 tahun"
-      children: aged 7-21, not in school, without an SMA diploma (``Ijazah_tertinggi`` < 3).
+      children: aged 7-21, not the head or spouse (``Hub_KRT`` not 1 or 2), not in
+      school, without an SMA diploma (``Ijazah_tertinggi`` < 3).
       University students count under none.
     - ``comp_usia_dini``: aged 0-6 and not counted as a pupil above.
     - ``comp_disabilitas_berat``: ``Jenis_cacat`` in :data:`SEVERE_DISABILITY_CODES`.

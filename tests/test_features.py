@@ -252,6 +252,15 @@ def test_each_child_counts_under_one_school_or_age_component():
     assert row(comp, "K", COMPONENTS[:7]) == [0, 1, 1, 0, 1, 0, 0]
 
 
+def test_wajib_belajar_counts_children_not_a_young_head_or_spouse():
+    frame = members_frame([
+        member("Y", 1, "1", "1", 21, Partisipasi_sekolah="2", Ijazah_tertinggi="2"),
+        member("Y", 2, "2", "2", 19, Partisipasi_sekolah="2", Ijazah_tertinggi="1"),
+        member("Y", 3, "4", "1", 19, Partisipasi_sekolah="2", Ijazah_tertinggi="1"),  # child-in-law
+    ])  # fmt: skip
+    assert pkh_components(frame).loc["Y", "comp_sma"] == 1
+
+
 # ----------------------------------------------------------------------------- households
 def test_household_features_shape_dtypes_and_no_nan(households, members):
     features = household_features(households, members, AREAS)
@@ -416,3 +425,40 @@ def test_describe_unknown_feature_or_code():
 def test_feature_columns_are_numpy_friendly(households, members):
     features = household_features(households, members, AREAS)
     assert features[list(NUMERIC_FEATURES)].to_numpy().dtype == np.float32
+
+
+# ----------------------------------------------------------------------------- synthetic registry
+@pytest.fixture(scope="module")
+def registry():
+    from slrt_ml.synth import make_registry
+
+    return make_registry(1500, seed=2)
+
+
+def test_synthetic_registry_features(registry):
+    households, members = registry["households"], registry["members"]
+    features = household_features(households, members, registry["areas"])
+    assert features.index.tolist() == households["IDBDT"].tolist()
+    assert not features.isna().any().any()
+    sizes = members.groupby("IDBDT").size().reindex(features.index, fill_value=0)
+    np.testing.assert_array_equal(features["n_art"].to_numpy(), sizes.to_numpy())
+    assert (features["has_component"] == (features["n_components"] > 0)).all()
+    assert features["pkh_entitlement"].max() <= 4 * 3.0e6
+
+
+def test_pkh_target_agrees_with_the_generator(registry):
+    """The generator draws its PKH target (poor and a component) with its own code."""
+    features = household_features(registry["households"], registry["members"])
+    poor = registry["truth"].set_index("IDBDT")["poor"].reindex(features.index)
+    target = int(((poor == 1) & (features["has_component"] == 1)).sum())
+    assert target == registry["metadata"]["siksng_errors"]["target"]
+
+
+def test_synthetic_program_flags_and_percentile_are_ignored(registry):
+    households, members = registry["households"], registry["members"]
+    expected = household_features(households, members)
+    shuffled = households.copy()
+    rng = np.random.default_rng(0)
+    for column in ["Percentile", "Sta_kks", "Sta_kip", "Sta_kis", "Sta_pkh", "Sta_rastra"]:
+        shuffled[column] = rng.permutation(shuffled[column].to_numpy())
+    pd.testing.assert_frame_equal(household_features(shuffled, members), expected)

@@ -46,6 +46,7 @@ import os
 import re
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -224,17 +225,26 @@ def _local_artifact_root(tracking_uri: str) -> str | None:
 
 @contextlib.contextmanager
 def _tracking(uri: str | None) -> Iterator[str]:
-    """Point the fluent MLflow API at ``uri`` for the block, then restore the previous URI."""
+    """Point the fluent MLflow API at ``uri`` for the block, then restore the previous state.
+
+    ``mlflow.set_tracking_uri`` also exports ``MLFLOW_TRACKING_URI``; the variable is put
+    back as it was, so a later default (``uri=None``) is not silently redirected.
+    """
     import mlflow
 
     resolved = resolve_tracking_uri(uri)
     previous = mlflow.get_tracking_uri() if mlflow.tracking.is_tracking_uri_set() else None
+    previous_env = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(resolved)
     try:
         yield resolved
     finally:
         if previous is not None:  # else keep ours: an empty URI would mean the ./mlruns store
             mlflow.set_tracking_uri(previous)
+        if previous_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = previous_env
 
 
 def _experiment_id(name: str, tracking_uri: str) -> str:
@@ -539,15 +549,17 @@ def _requirements() -> list[str]:
     return [f"mlflow=={mlflow.__version__}", f"slrt-ml=={slrt_ml.__version__}"]
 
 
-def _example_records(run_dir: Path) -> pd.DataFrame:
+def _example_records(run_dir: Path) -> pd.DataFrame | None:
+    """Example registry records of the run, or None for a run without them (mapping mode)."""
     paths = [run_dir / "example_households.parquet", run_dir / "example_members.parquet"]
     missing = [p.name for p in paths if not p.is_file()]
     if missing:
-        raise FileNotFoundError(
-            f"{run_dir}: missing {missing}; the experiment writes a few example households "
-            "and their members (without NIK) so the logged model gets a signature and an "
-            "input example. Re-run `slrt-ml train`."
+        warnings.warn(
+            f"{run_dir}: no {missing}, so no registry-record (pyfunc) model is logged and "
+            "none can be registered; PBDT runs of `slrt-ml train` write these files.",
+            stacklevel=3,
         )
+        return None
     records = registry_records(pd.read_parquet(paths[0]), pd.read_parquet(paths[1]))
     check_no_personal_data(records, where="input example")
     return records
@@ -634,7 +646,11 @@ def _parent_metrics(manifest: Mapping[str, Any]) -> dict[str, float]:
 
 
 def _log_model_run(
-    name: str, run_dir: Path, manifest: Mapping, records: pd.DataFrame, output: pd.DataFrame
+    name: str,
+    run_dir: Path,
+    manifest: Mapping,
+    records: pd.DataFrame | None,
+    output: pd.DataFrame | None,
 ) -> dict:
     import mlflow
 
@@ -648,8 +664,8 @@ def _log_model_run(
         _log_params_and_tags(run.info.run_id, {"model": name, **params}, tags)
         _log_metrics(manifest.get("oof_metrics", {}).get(name, {}))
         _log_artifact(run_dir / "models" / name, "model_folder")
-        model_uri = _log_pyfunc(name, run_dir, records, output)
-        mlflow.set_tag("slrt.model_uri", model_uri)
+        model_uri = None if records is None else _log_pyfunc(name, run_dir, records, output)
+        mlflow.set_tag("slrt.model_uri", str(model_uri))
     return {"run_id": run.info.run_id, "model_uri": model_uri}
 
 
@@ -686,7 +702,10 @@ def log_training(
         write_table(areas, run_dir / AREAS_FILE)
     check_no_personal_data(manifest, where=f"{run_dir / 'manifest.json'}")
     records = _example_records(run_dir)
-    outputs = {name: _example_scores(run_dir, name, records) for name in manifest["models"]}
+    outputs = {
+        name: None if records is None else _example_scores(run_dir, name, records)
+        for name in manifest["models"]
+    }
     with _tracking(tracking_uri) as uri:
         experiment_id = _experiment_id(experiment, uri)
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_dir.name) as parent:
@@ -808,7 +827,9 @@ def log_comparison(
             ):
                 if path.is_file():
                     _log_artifact(path)
-            if register_as:
+            if register_as and training["models"][champion].get("model_uri") is None:
+                warnings.warn(f"{champion}: no logged pyfunc model to register", stacklevel=2)
+            elif register_as:
                 model_uri = training["models"][champion]["model_uri"]
                 version = _register_champion(champion, model_uri, register_as, run.info.run_id)
                 mlflow.set_tags(

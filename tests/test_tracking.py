@@ -297,6 +297,23 @@ def test_log_training_without_areas_says_where_to_put_them(trained_run, tmp_path
     assert not (tmp_path / "mlflow.db").exists()
 
 
+@pytest.mark.slow
+def test_run_without_example_records_logs_but_registers_nothing(trained_run, tmp_path):
+    from mlflow import MlflowClient
+
+    run_dir = _copy_run(trained_run, tmp_path)
+    for name in ("example_households.parquet", "example_members.parquet"):
+        (run_dir / name).unlink()
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    with pytest.warns(UserWarning, match="no registry-record"):
+        tracking.log_training(run_dir, tracking_uri=uri)
+    record = json.loads((run_dir / "mlflow.json").read_text())
+    assert {m["model_uri"] for m in record["models"].values()} == {None}
+    with pytest.warns(UserWarning, match="no logged pyfunc model to register"):
+        tracking.log_comparison(run_dir, tracking_uri=uri, register_as="slrt-none")
+    assert MlflowClient(uri).search_registered_models() == []
+
+
 # --- the full flow against a store --------------------------------------------------------
 
 

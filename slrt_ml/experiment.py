@@ -37,6 +37,8 @@ __all__ = [
     "run_training",
     "load_run",
     "run_comparison",
+    "write_comparison",
+    "compare_and_write",
     "frame_digest",
 ]
 
@@ -57,6 +59,11 @@ class TargetingData:
     reference: str = "siksng"
     example_records: tuple[pd.DataFrame, pd.DataFrame] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    digest: str = ""  # of the input tables; computed from features and labels when not given
+
+    def __post_init__(self) -> None:
+        if not self.digest:
+            self.digest = frame_digest(self.features, self.frame[["poor"]])
 
     @property
     def poor(self) -> np.ndarray:
@@ -65,10 +72,6 @@ class TargetingData:
     @property
     def groups(self) -> np.ndarray:
         return self.frame["cluster"].to_numpy()
-
-    @property
-    def digest(self) -> str:
-        return frame_digest(self.features, self.frame[["poor"]])
 
 
 def frame_digest(*frames: pd.DataFrame) -> str:
@@ -175,6 +178,10 @@ def registry_targeting_data(registry: Any, *, elderly_age: int = 60) -> Targetin
         codebook_version=meta.get("codebook_version", "pbdt2015"),
         synthetic=meta.get("generator") == "slrt_ml.synth",
         example_records=_example_records(registry),
+        digest=frame_digest(
+            registry.households, registry.members.drop(columns=["NIK"], errors="ignore"),
+            registry.truth, registry.siksng,
+        ),
     )
 
 
@@ -339,6 +346,7 @@ def _read_json(path: Path) -> dict:
 
 def _save_run(run_dir: Path, data: TargetingData, oof: pd.DataFrame, fitted: dict,
               manifest: dict) -> None:
+    from ._drift import feature_profile
     from .io import write_table
     from .models import save_model
 
@@ -346,6 +354,7 @@ def _save_run(run_dir: Path, data: TargetingData, oof: pd.DataFrame, fitted: dic
     for name, model in fitted.items():
         save_model(model, run_dir / "models" / name)
     write_table(oof, run_dir / "oof_scores.parquet")
+    _write_json(feature_profile(data.features), run_dir / "feature_profile.json")
     if data.example_records is not None:
         write_table(data.example_records[0], run_dir / "example_households.parquet")
         write_table(data.example_records[1], run_dir / "example_members.parquet")
@@ -393,7 +402,7 @@ def run_comparison(run_dir: str | Path, data: TargetingData, *, quota: str = "si
                    by: str | None = None, bootstrap: int = 1000, seed: int = 0,
                    weight: str = "household") -> Any:
     """``slrt-ml compare``: every model at the reference system's quota, with intervals."""
-    from .evaluation import compare
+    from .mapping import compare_with_reference
 
     manifest, oof = load_run(run_dir)
     if manifest["dataset"]["digest"] != data.digest:
@@ -404,8 +413,36 @@ def run_comparison(run_dir: str | Path, data: TargetingData, *, quota: str = "si
     frame = data.frame.copy()
     for name in manifest["models"]:
         frame[name] = oof[name].to_numpy()
-    return compare(frame, list(manifest["models"]), quota=_parse_quota(quota), by=by,
-                   bootstrap=bootstrap, seed=seed, weight=weight)
+    return compare_with_reference(
+        frame, list(manifest["models"]), reference=data.reference,
+        extra_slices=data.extra.get("slices", ()), quota=_parse_quota(quota), by=by,
+        bootstrap=bootstrap, seed=seed, weight=weight,
+    )
+
+
+def write_comparison(run_dir: str | Path, comparison: Any, *, synthetic: bool,
+                     title: str = "PKH targeting: models and SIKS-NG at equal coverage") -> dict[str, Path]:
+    """Write selections.parquet, comparison.csv, report.md and report.html into the run folder."""
+    from .io import atomic_path, write_table
+    from .report import render_html, render_markdown
+
+    run_dir = Path(run_dir)
+    paths = {
+        "selections": write_table(comparison.selections, run_dir / "selections.parquet"),
+        "comparison": write_table(comparison.table, run_dir / "comparison.csv"),
+    }
+    for key, render in (("markdown", render_markdown), ("report", render_html)):
+        suffix = "md" if key == "markdown" else "html"
+        with atomic_path(run_dir / f"report.{suffix}") as tmp:
+            tmp.write_text(render(comparison, title=title, synthetic=synthetic), encoding="utf-8")
+        paths[key] = run_dir / f"report.{suffix}"
+    return paths
+
+
+def compare_and_write(run_dir: str | Path, data: TargetingData, **options: Any) -> tuple[dict, Any]:
+    """:func:`run_comparison` then :func:`write_comparison`; returns (paths, comparison)."""
+    comparison = run_comparison(run_dir, data, **options)
+    return write_comparison(run_dir, comparison, synthetic=data.synthetic), comparison
 
 
 def _parse_quota(quota: str | int | float) -> str | int | float:

@@ -21,8 +21,8 @@ Definitions and imputations (all fixed rules, never statistics of the data):
   categoricals ``"tidak_ada"`` (:data:`MISSING_CATEGORY`).
 - Dependency ratio = (members aged < 15 + members aged 65+) / members aged 15-64; with no
   working-age member the denominator is taken as 1 (so it equals the dependants count).
-- The head is the member with ``Hub_KRT == "1"``; with several, the lowest ``NoART``;
-  with none, the oldest member (then lowest ``NoART``).
+- The head is the member with ``Hub_KRT == "1"``; with several, or none, the oldest of
+  them (or of all members), then the lowest ``NoART``.
 - Shares are counts divided by ``n_art``.
 - Land area ``luas_lahan_ha`` is ``Luas_atb`` in hectares, 0 when missing.
 - Livestock in tropical livestock units (FAO): cattle and buffalo 0.7, horse 0.8, pig 0.2,
@@ -266,13 +266,21 @@ def _member_counts(m: _Members) -> dict[str, np.ndarray]:
 
 
 def _head_rows(m: _Members) -> tuple[np.ndarray, np.ndarray]:
-    """(household positions, member rows) of each household's head; see module docstring."""
-    is_head = m.coded.isin("Hub_KRT", ("1",))
-    no_art = _number(m.coded.frame, "NoART")
-    order = np.lexsort((no_art, -np.nan_to_num(m.age, nan=-1.0), ~is_head, m.group))
-    sorted_group = m.group[order]
-    first = np.r_[True, sorted_group[1:] != sorted_group[:-1]] if len(order) else np.zeros(0, bool)
-    return sorted_group[first], order[first]
+    """(household positions, member rows) of each household's head; see module docstring.
+
+    One priority number per member (head first, then older, then lower NoART) and its
+    maximum per household: linear time, no sort of the member file.
+    """
+    is_head = m.coded.isin("Hub_KRT", ("1",)).astype(np.int64)
+    age = np.clip(np.nan_to_num(m.age, nan=-1.0), -1, 254).astype(np.int64) + 1
+    no_art = np.clip(np.nan_to_num(_number(m.coded.frame, "NoART"), nan=0), 0, 2**20 - 1)
+    priority = ((is_head << 8) | age) << 20 | (2**20 - 1 - no_art.astype(np.int64))
+    best = np.full(m.n, -1, dtype=np.int64)
+    np.maximum.at(best, m.group, priority)
+    candidates = np.flatnonzero(priority == best[m.group])
+    # a tie (duplicated NoART) keeps the first row of the household
+    households, first = np.unique(m.group[candidates], return_index=True)
+    return households, candidates[first]
 
 
 def _head_features(m: _Members) -> dict[str, np.ndarray]:

@@ -462,3 +462,9 @@ def test_synthetic_program_flags_and_percentile_are_ignored(registry):
     for column in ["Percentile", "Sta_kks", "Sta_kip", "Sta_kis", "Sta_pkh", "Sta_rastra"]:
         shuffled[column] = rng.permutation(shuffled[column].to_numpy())
     pd.testing.assert_frame_equal(household_features(shuffled, members), expected)
+
+
+def test_two_members_coded_as_head_the_older_is_taken():
+    frame = members_frame([member("T", 1, "1", "1", 30), member("T", 2, "1", "2", 60),
+                           member("T", 3, "3", "1", 70)])  # fmt: skip
+    assert row(member_aggregates(frame), "T", ["krt_umur", "krt_perempuan"]) == [60, 1]

@@ -187,7 +187,7 @@ def _representatives(members: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     ranked = keys.sort_values(["idhogar", "is_head", "age", "row"],
                               ascending=[True, False, False, True], kind="stable")
     first = ranked.drop_duplicates("idhogar", keep="first").sort_values("row")
-    headless = first.loc[~first["is_head"], "idhogar"].astype(str).tolist()
+    headless = sorted(first.loc[~first["is_head"], "idhogar"].astype(str))
     return members.iloc[first["row"].to_numpy()].reset_index(drop=True), headless
 
 

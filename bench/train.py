@@ -78,6 +78,8 @@ def as_markdown(feature_row: dict, model_rows: list[dict], command: str, header:
         SECTION,
         "",
         f"Measured {date.today().isoformat()} on {header}. Command: `{command}`.",
+        "CPU s is this process's CPU time (all threads): with other jobs on the two cores",
+        "wall time is inflated (see the load average), CPU time is not. Best of the repeats.",
         "",
         "| stage | households | members | columns | wall s | households/s (wall) | CPU s | households/s (CPU) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",

@@ -313,20 +313,13 @@ def costa_rica_run(out: str | Path, *, train_csv: str | Path | None = None,
     ``slices.csv``, ``costa_rica.json``) and returns the
     :class:`~slrt_ml.evaluation.Comparison`.
     """
-    from .experiment import load_run, train
-    from .mapping import compare_with_reference
+    from .experiment import run_comparison, train
 
     data, info = costa_rica_data(train_csv, cache=cache)
     config = costa_rica_config(models, folds=folds, seed=seed, model_params=model_params)
     train(data, out, config, progress=progress)
-    manifest, oof = load_run(out)
-    frame = data.frame.copy()
-    for name in manifest["models"]:
-        frame[name] = oof[name].to_numpy()
-    comparison = compare_with_reference(
-        frame, list(manifest["models"]), reference=data.reference,
-        extra_slices=data.extra["slices"], quota="siksng", bootstrap=bootstrap, seed=seed,
-        weight=weight)
+    comparison = run_comparison(out, data, quota="siksng", bootstrap=bootstrap, seed=seed,
+                                weight=weight)
     reference = {k: v for k, v in data.extra.items() if k != "costa_rica"}
     _save_comparison(Path(out), comparison, {**info, "reference": reference})
     return comparison

@@ -583,7 +583,11 @@ def _urban(desa: pd.api.extensions.ExtensionArray, areas: pd.DataFrame) -> np.nd
 
 
 def household_features(
-    households: pd.DataFrame, members: pd.DataFrame, areas: pd.DataFrame | None = None
+    households: pd.DataFrame,
+    members: pd.DataFrame,
+    areas: pd.DataFrame | None = None,
+    *,
+    elderly_age: float = 60,
 ) -> pd.DataFrame:
     """All features, one row per household, indexed by ``IDBDT`` in ``households`` order.
 
@@ -591,7 +595,8 @@ def household_features(
     member rows are kept (see the module docstring for how they are filled); members of
     households not in ``households`` are ignored. Numeric columns are ``float32`` without
     NaN; categorical ones (:data:`CATEGORICAL_FEATURES`) are ``string``. ``perkotaan`` is
-    present only when ``areas`` is given. PKH components use ``elderly_age=60``.
+    present only when ``areas`` is given. ``elderly_age`` is passed to :func:`pkh_components`
+    (``comp_lansia``); ``n_lansia`` always counts members aged 60+.
     """
     households = households.drop(columns=[c for c in households.columns if c in FORBIDDEN_COLUMNS])
     members = members.drop(columns=[c for c in members.columns if c in FORBIDDEN_COLUMNS])
@@ -603,7 +608,7 @@ def household_features(
     if no_members.any():
         fallback = np.maximum(np.nan_to_num(_number(households, "Jumlah_ART"), nan=1.0), 1.0)
         columns["n_art"] = np.where(no_members, fallback, columns["n_art"])
-    columns.update(_pkh_columns(m, 60))
+    columns.update(_pkh_columns(m, elderly_age))
     columns.update(_housing_columns(households, columns["n_art"]))
     columns.update(_area_columns(households, areas))
     return _frame(columns, ids)

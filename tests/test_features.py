@@ -229,6 +229,11 @@ def test_elderly_threshold_60_or_70(members):
     assert at_60.loc["H3", "comp_lansia"] == at_70.loc["H3", "comp_lansia"] == 1  # aged 80
 
 
+def test_household_features_pass_the_elderly_threshold(households, members):
+    at_70 = household_features(households, members, elderly_age=70)
+    assert at_70.loc["H2", ["comp_lansia", "n_lansia", "pkh_entitlement"]].tolist() == [0, 1, 4.4e6]
+
+
 @pytest.mark.parametrize("code", [str(c) for c in range(13)])
 def test_severe_disability_codes(code):
     frame = members_frame([member("D", 1, "1", "1", 40, Jenis_cacat=code)])

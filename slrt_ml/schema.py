@@ -335,9 +335,18 @@ def _member_line_findings(members: pd.DataFrame) -> list[_Finding]:
     ]
 
 
+def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
+    """``values.isin(known)`` for long string columns (pandas' own is slow for 1M keys)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    as_arrow = pa.array(values.astype("string"))
+    value_set = pa.array(known.astype("string").dropna().unique())
+    return pc.is_in(as_arrow, value_set=value_set).to_numpy(zero_copy_only=False)
+
+
 def _orphan_findings(members: pd.DataFrame, households: pd.DataFrame) -> list[_Finding]:
-    known = households["IDBDT"].dropna().unique()
-    orphan = members["IDBDT"].notna().to_numpy() & ~members["IDBDT"].isin(known).to_numpy()
+    orphan = members["IDBDT"].notna().to_numpy() & ~_isin(members["IDBDT"], households["IDBDT"])
     return [
         _Finding(
             "IDBDT",

@@ -178,6 +178,7 @@ def registry_targeting_data(registry: Any, *, elderly_age: int = 60) -> Targetin
         codebook_version=meta.get("codebook_version", "pbdt2015"),
         synthetic=meta.get("generator") == "slrt_ml.synth",
         example_records=_example_records(registry),
+        extra={"areas": registry.areas} if registry.areas is not None else {},
         digest=frame_digest(
             registry.households, registry.members.drop(columns=["NIK"], errors="ignore"),
             registry.truth, registry.siksng,
@@ -355,6 +356,8 @@ def _save_run(run_dir: Path, data: TargetingData, oof: pd.DataFrame, fitted: dic
         save_model(model, run_dir / "models" / name)
     write_table(oof, run_dir / "oof_scores.parquet")
     _write_json(feature_profile(data.features), run_dir / "feature_profile.json")
+    if data.extra.get("areas") is not None:  # area features (urban/rural) need it at scoring
+        write_table(data.extra["areas"], run_dir / "areas.parquet")
     if data.example_records is not None:
         write_table(data.example_records[0], run_dir / "example_households.parquet")
         write_table(data.example_records[1], run_dir / "example_members.parquet")

@@ -146,7 +146,8 @@ class _Coded:
         """The codes as a ``string`` array, :data:`MISSING_CATEGORY` where missing; ``rows``
         picks rows (-1: missing)."""
         positions, uniques = self.factorized(column)
-        positions = positions if rows is None else np.where(rows >= 0, positions[rows], -1)
+        if rows is not None:  # row -1 takes the appended -1: missing
+            positions = np.append(positions, -1)[rows]
         # position -1 takes the last entry, MISSING_CATEGORY
         return pd.array(np.append(uniques, MISSING_CATEGORY), dtype="string").take(positions)
 
@@ -544,7 +545,7 @@ def area_features(households: pd.DataFrame, areas: pd.DataFrame | None = None) -
     """Kabupaten ("7311") and kecamatan ("7311010") codes; ``perkotaan`` from the areas table.
 
     Codes are concatenated, never parsed as numbers, so a kecamatan code is unique across
-    kabupaten. Without ``areas`` there is no ``perkotaan`` column. A household whose desa
+    kabupaten. The desa is not a feature: too few households per desa to learn from. Without ``areas`` there is no ``perkotaan`` column. A household whose desa
     is not in ``areas`` is an error naming the desa codes.
 
     >>> hh = pd.DataFrame({"IDBDT": ["A"], "KDPROP": ["73"], "KDKAB": ["11"], "KDKEC": ["010"], "KDDESA": ["001"]})

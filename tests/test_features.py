@@ -289,6 +289,14 @@ def test_household_without_members_is_kept_and_filled(households, members):
     assert h4["luas_lantai_per_kapita"] == 10.0  # 40 m2 / 4 members
 
 
+def test_empty_member_file_keeps_every_household(households, members):
+    features = household_features(households, members.iloc[:0])
+    assert features["n_art"].tolist() == [5, 2, 7, 4, 2]  # Jumlah_ART
+    assert (features["art_tidak_tercatat"] == 1).all() and (features["has_component"] == 0).all()
+    assert not features.isna().any().any()
+    assert household_features(households.iloc[:0], members).shape == (0, len(FEATURES) - 1)
+
+
 def test_housing_and_assets(households, members):
     features = household_features(households, members)
     h1 = features.loc["H1"]

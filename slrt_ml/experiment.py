@@ -167,7 +167,8 @@ def registry_targeting_data(registry: Any, *, elderly_age: int = 60) -> Targetin
             "households.* and members.*"
         )
     components = pkh_components(registry.members, elderly_age=elderly_age)
-    features = household_features(registry.households, registry.members, registry.areas)
+    features = household_features(registry.households, registry.members, registry.areas,
+                                  elderly_age=elderly_age)
     frame = targeting_frame(registry, components, elderly_age=elderly_age)
     meta = registry.metadata or {}
     return TargetingData(

@@ -120,14 +120,13 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
         frame = self._check_columns(as_frame(X))
         numeric = self._numeric_block(frame)
         if self.fill_missing:
-            numeric = numeric.fillna(pd.Series(self.medians_))
+            missing = np.isnan(numeric)
+            numeric[missing] = np.take(self._vector(self.medians_), np.nonzero(missing)[1])
         if self.standardize:
-            numeric = (numeric - pd.Series(self.means_)) / pd.Series(self.scales_)
+            numeric = (numeric - self._vector(self.means_)) / self._vector(self.scales_)
         blocks = [numeric.astype(np.float32)]
         blocks += [self._encode_column(frame[c], c) for c in self.categorical_columns_]
-        out = pd.concat(blocks, axis=1)
-        out.index = frame.index
-        return out.astype(np.float32)
+        return pd.DataFrame(np.hstack(blocks), columns=list(self.sources_), index=frame.index)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "sources_")
@@ -137,19 +136,20 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
 
     def _kept_levels(self, column: pd.Series) -> list[str]:
         """Frequent levels, sorted; onehot mode adds ``__other__`` when some were pooled."""
-        counts = _as_levels(column).value_counts()
+        counts = pd.Series(_as_levels(column)).value_counts()
         kept = sorted(counts.index[counts >= self.min_frequency].tolist())
         pooled = len(kept) < len(counts)
         return kept + [OTHER] if pooled and self.mode == "onehot" else kept
 
-    def _fit_numeric(self, numeric: pd.DataFrame, sample_weight) -> None:
+    def _fit_numeric(self, numeric: np.ndarray, sample_weight) -> None:
         weight = (
             np.ones(len(numeric)) if sample_weight is None else np.asarray(sample_weight, float)
         )
-        self.medians_ = {c: _finite_or_zero(numeric[c].median()) for c in numeric}
-        self.means_, self.scales_ = {}, {}
-        for c in numeric:
-            values = numeric[c].to_numpy(dtype=float)
+        self.medians_, self.means_, self.scales_ = {}, {}, {}
+        for i, c in enumerate(self.numeric_columns_):
+            values = numeric[:, i]
+            finite = values[~np.isnan(values)]
+            self.medians_[c] = float(np.median(finite)) if len(finite) else 0.0
             ok = ~np.isnan(values) & (weight > 0)
             mean = np.average(values[ok], weights=weight[ok]) if ok.any() else 0.0
             var = np.average((values[ok] - mean) ** 2, weights=weight[ok]) if ok.any() else 0.0
@@ -186,29 +186,26 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
             )
         return frame
 
-    def _numeric_block(self, frame: pd.DataFrame) -> pd.DataFrame:
-        block = frame[list(self.numeric_columns_)]
-        return block.apply(lambda s: pd.to_numeric(s, errors="raise")).astype(np.float64)
+    def _vector(self, per_column: dict[str, float]) -> np.ndarray:
+        return np.array([per_column[c] for c in self.numeric_columns_], dtype=np.float64)
 
-    def _encode_column(self, column: pd.Series, name: str) -> pd.DataFrame:
-        levels = _as_levels(column).to_numpy()
+    def _numeric_block(self, frame: pd.DataFrame) -> np.ndarray:
+        block = frame[list(self.numeric_columns_)]
+        return block.to_numpy(dtype=np.float64, na_value=np.nan, copy=True).reshape(len(frame), -1)
+
+    def _encode_column(self, column: pd.Series, name: str) -> np.ndarray:
         kept = self.categories_[name]
-        codes = pd.Categorical(levels, categories=kept).codes.astype(np.int64) + 1  # unseen/rare: 0
+        codes = pd.Index(kept, dtype=object).get_indexer(_as_levels(column)) + 1  # unseen: 0
         if self.mode == "ordinal":
-            return pd.DataFrame({name: codes.astype(np.float32)}, index=column.index)
+            return codes.astype(np.float32).reshape(-1, 1)
         onehot = np.zeros((len(codes), len(kept)), dtype=np.float32)
         rows = np.flatnonzero(codes > 0)
         onehot[rows, codes[rows] - 1] = 1.0
         if OTHER in kept:  # rare levels were pooled in fit: unseen ones join them
             onehot[codes == 0, kept.index(OTHER)] = 1.0
-        return pd.DataFrame(onehot, columns=[f"{name}={lv}" for lv in kept], index=column.index)
+        return onehot
 
 
-def _as_levels(column: pd.Series) -> pd.Series:
+def _as_levels(column: pd.Series) -> np.ndarray:
     """Categorical values as plain strings; missing values become ``__missing__``."""
-    values = column.astype("object")
-    return values.where(values.notna(), MISSING).astype(str)
-
-
-def _finite_or_zero(value: float) -> float:
-    return float(value) if np.isfinite(value) else 0.0
+    return column.astype("string").fillna(MISSING).to_numpy(dtype=object)

@@ -563,13 +563,14 @@ def validate_members(
 # --- row-level rejects for batch scoring ------------------------------------------------------
 
 
-def _reasons(findings: list[_Finding], n_rows: int) -> list[list[str]]:
-    reasons: list[list[str]] = [[] for _ in range(n_rows)]
+def _reasons(findings: list[_Finding]) -> dict[int, list[str]]:
+    """Row position -> readable reasons, for the rows that break any rule."""
+    reasons: dict[int, list[str]] = {}
     for f in findings:
         values = f.values.astype("string").fillna("<blank>").tolist()
         for row, value in zip(f.rows.tolist(), values, strict=True):
             shown = "" if f.column == "NIK" else f" ({value!r})"
-            reasons[row].append(f"{f.column}: {f.rule}{shown}")
+            reasons.setdefault(row, []).append(f"{f.column}: {f.rule}{shown}")
     return reasons
 
 
@@ -594,22 +595,21 @@ def household_rejects(
         raise SchemaError(missing)
     hh_findings += _findings(hh, "households", hh_specs, version) + _household_side(mem, hh)
     mem_findings += _findings(mem, "members", mem_specs, version, households=hh)
-    reasons = _reasons(_without_repeats(hh_findings), len(hh))
+    reasons = _reasons(_without_repeats(hh_findings))
     by_id = _member_reasons(mem, mem_findings)
-    ids = hh["IDBDT"].tolist()
-    for row, key in enumerate(ids):
-        reasons[row] += by_id.get(key, []) if not pd.isna(key) else []
-    rows = [(key, "; ".join(r)) for key, r in zip(ids, reasons, strict=True) if r]
-    orphan = "members without a household record"
-    rows += [(key, orphan) for key in mem.loc[~mem["IDBDT"].isin(ids), "IDBDT"].dropna().unique()]
+    ids = hh["IDBDT"]
+    for row in np.flatnonzero(ids.isin(list(by_id)).to_numpy(dtype=bool, na_value=False)):
+        reasons.setdefault(int(row), []).extend(by_id[ids.iloc[row]])
+    rows = [(ids.iloc[row], "; ".join(reasons[row])) for row in sorted(reasons)]
+    orphans = mem["IDBDT"][mem["IDBDT"].notna().to_numpy() & ~_isin(mem["IDBDT"], ids)]
+    rows += [(key, "members without a household record") for key in orphans.unique()]
     return pd.DataFrame(rows, columns=["IDBDT", "reason"]).astype("string")
 
 
 def _member_reasons(mem: pd.DataFrame, findings: list[_Finding]) -> dict[str, list[str]]:
-    per_row = _reasons(_without_repeats(findings), len(mem))
     by_id: dict[str, list[str]] = {}
-    lines = mem["NoART"].astype("string").fillna("?").tolist()
-    for key, line, reasons in zip(mem["IDBDT"].tolist(), lines, per_row, strict=True):
-        if reasons and not pd.isna(key):
+    for row, reasons in sorted(_reasons(_without_repeats(findings)).items()):
+        key, line = mem["IDBDT"].iloc[row], mem["NoART"].iloc[row]
+        if not pd.isna(key):
             by_id.setdefault(key, []).extend(f"member {line} {r}" for r in reasons)
     return by_id

@@ -434,6 +434,23 @@ def test_mlp_head_on_embeddings_reproduces_the_margin(households, fitted_mlp):
     assert max(s.stop for s in slices.values()) == embedded.shape[1]
 
 
+def test_ebm_early_stopping_bags_hold_out_whole_desa():
+    model = make_model("ebm", {"outer_bags": 3, "validation_size": 0.25, "random_state": 0})
+    desa = np.repeat(np.array(["001", "002", "003", "004", "005", "006", "007", "008"]), 25)
+    bags = model._desa_bags(desa)
+    assert bags.shape == (200, 3)
+    for bag in bags.T:
+        assert set(desa[bag == -1]).isdisjoint(desa[bag == 1])
+        assert len(set(desa[bag == -1])) == 2
+    assert model._desa_bags(None) is None
+
+
+def test_ebm_fits_with_desa_groups(households):
+    X, y, desa, X_test, y_test = households
+    model = make_model("ebm", {**FAST["ebm"], "random_state": 0}).fit(X, y, groups=desa)
+    assert roc_auc_score(y_test, model.poverty_score(X_test)) > 0.75
+
+
 def test_mlp_validation_split_holds_out_whole_desa():
     model = make_model("mlp", {"validation_fraction": 0.25})
     desa = np.repeat(np.array(["001", "002", "003", "004", "005", "006", "007", "008"]), 25)

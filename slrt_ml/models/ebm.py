@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import GroupShuffleSplit
 
 from ._base import BASE, ExactContributions, PovertyModel, balanced_weight
 from ._encoding import FeatureEncoder
@@ -25,6 +26,8 @@ class ExplainableBoostingModel(ExactContributions, PovertyModel):
     """Explainable boosting with defaults sized for two cores and ~20k households.
 
     Parameters: ``interactions`` (number of pair terms), ``outer_bags``,
+    ``validation_size`` (early-stopping share; with ``fit(..., groups=desa)`` each outer
+    bag holds out whole desa, as cross-validation does),
     ``learning_rate``, ``max_rounds``, ``max_bins``, ``min_samples_leaf``,
     ``class_weight``, ``min_frequency``, ``n_jobs``, ``random_state``.
     Fitted: ``ebm_`` (the ExplainableBoostingClassifier).
@@ -36,6 +39,7 @@ class ExplainableBoostingModel(ExactContributions, PovertyModel):
         self,
         interactions: int = 10,
         outer_bags: int = 4,
+        validation_size: float = 0.15,
         learning_rate: float = 0.04,
         max_rounds: int = 2000,
         max_bins: int = 256,
@@ -47,6 +51,7 @@ class ExplainableBoostingModel(ExactContributions, PovertyModel):
     ):
         self.interactions = interactions
         self.outer_bags = outer_bags
+        self.validation_size = validation_size
         self.learning_rate = learning_rate
         self.max_rounds = max_rounds
         self.max_bins = max_bins
@@ -68,6 +73,7 @@ class ExplainableBoostingModel(ExactContributions, PovertyModel):
             feature_types=["nominal" if c in categorical else "continuous" for c in encoded],
             interactions=self.interactions,
             outer_bags=self.outer_bags,
+            validation_size=self.validation_size,
             learning_rate=self.learning_rate,
             max_rounds=self.max_rounds,
             max_bins=self.max_bins,
@@ -77,7 +83,28 @@ class ExplainableBoostingModel(ExactContributions, PovertyModel):
         )
         weight = balanced_weight(poor, weight, self.class_weight)
         keep = weight > 0  # the EBM rejects zero weights; dropping those rows is equivalent
-        self.ebm_.fit(encoded.to_numpy()[keep], poor[keep], sample_weight=weight[keep])
+        bags = self._desa_bags(groups)
+        self.ebm_.fit(
+            encoded.to_numpy()[keep],
+            poor[keep],
+            sample_weight=weight[keep],
+            bags=None if bags is None else bags[keep],
+        )
+
+    def _desa_bags(self, groups) -> np.ndarray | None:
+        """Outer bags whose early-stopping validation rows are whole desa (None: EBM's own)."""
+        if groups is None or self.validation_size <= 0 or len(np.unique(groups)) < 2:
+            return None
+        groups = np.asarray(groups)
+        seed = _seed(self.random_state)
+        bags = np.ones((len(groups), self.outer_bags), dtype=np.int8)
+        for bag in range(self.outer_bags):
+            split = GroupShuffleSplit(
+                1, test_size=self.validation_size, random_state=None if seed is None else seed + bag
+            )
+            _, valid = next(split.split(groups, groups=groups))
+            bags[valid, bag] = -1
+        return bags
 
     def _margin(self, encoded):
         return np.asarray(self.ebm_.decision_function(encoded.to_numpy()), dtype=np.float64)

@@ -290,6 +290,13 @@ def test_unseen_desa_still_scores(households, fitted):
         assert np.isfinite(model.poverty_score(X_test)).all()
 
 
+def test_forest_threads_over_rows_give_single_thread_votes(households, fitted):
+    many = pd.concat([households[3]] * 12)  # 12,000 rows: predicted in two threads
+    forest = fitted["rf"]
+    single = forest.forest_.predict_proba(forest.encoder_.transform(many))[:, 1]
+    np.testing.assert_array_equal(forest.predict_proba(many)[:, 1], single)
+
+
 def test_one_class_label_is_an_error(households):
     X, y, _, _, _ = households
     with pytest.raises(ValueError, match="exactly two classes .* got 1 class"):

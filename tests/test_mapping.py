@@ -16,8 +16,18 @@ from slrt_ml.mapping import (
     mapping_from_dict,
 )
 
-FRAME_COLUMNS = ["IDBDT", "cluster", "KDKAB", "KDKEC", "eligible", "target", "poor", "welfare",
-                 "persons", *STANDARD_SLICES]
+FRAME_COLUMNS = [
+    "IDBDT",
+    "cluster",
+    "KDKAB",
+    "KDKEC",
+    "eligible",
+    "target",
+    "poor",
+    "welfare",
+    "persons",
+    *STANDARD_SLICES,
+]
 
 
 def _raw(**overrides):
@@ -39,21 +49,23 @@ def _raw(**overrides):
 
 
 def _table():
-    return pd.DataFrame({
-        "hh": [101, 102, 103, 104],
-        "status": [1, 4, 3, 2],  # poor: 1, 0, 0, 1
-        "village": [7, 7, 8, 8],
-        "district": ["A", "A", "B", "B"],
-        "size": [5, 2, 3, 4],
-        "pmt": [0.9, 0.1, 0.5, 0.7],
-        "town": [1, 0, 0, 1],
-        "fem": ["yes", "no", "no", "yes"],
-        "tenure": ["own", "rent", "own", "rent"],
-        "rooms": [1, 4, 3, 2],
-        "edu": ["yes", "12", "no", "6"],
-        "roof": ["zinc", "tile", "zinc", "thatch"],
-        "tv": [0, 1, 1, 0],
-    })
+    return pd.DataFrame(
+        {
+            "hh": [101, 102, 103, 104],
+            "status": [1, 4, 3, 2],  # poor: 1, 0, 0, 1
+            "village": [7, 7, 8, 8],
+            "district": ["A", "A", "B", "B"],
+            "size": [5, 2, 3, 4],
+            "pmt": [0.9, 0.1, 0.5, 0.7],
+            "town": [1, 0, 0, 1],
+            "fem": ["yes", "no", "no", "yes"],
+            "tenure": ["own", "rent", "own", "rent"],
+            "rooms": [1, 4, 3, 2],
+            "edu": ["yes", "12", "no", "6"],
+            "roof": ["zinc", "tile", "zinc", "thatch"],
+            "tv": [0, 1, 1, 0],
+        }
+    )
 
 
 def test_features_are_exactly_the_mapped_columns_typed_for_the_models():
@@ -68,8 +80,12 @@ def test_features_are_exactly_the_mapped_columns_typed_for_the_models():
 def test_targeting_frame_in_mapping_mode():
     data = mapped_targeting_data(_table(), mapping_from_dict(_raw()))
     frame = data.frame
-    assert frame.columns.tolist() == [*FRAME_COLUMNS, "scorecard_selected", "scorecard_score",
-                                      "tenure"]
+    assert frame.columns.tolist() == [
+        *FRAME_COLUMNS,
+        "scorecard_selected",
+        "scorecard_score",
+        "tenure",
+    ]
     assert frame["cluster"].tolist() == ["7", "7", "8", "8"]
     assert frame["KDKAB"].tolist() == ["A", "A", "B", "B"]
     assert frame["KDKEC"].tolist() == frame["cluster"].tolist()  # unmapped level = cluster
@@ -133,7 +149,9 @@ def test_mapping_rules_are_checked():
         mapping_from_dict(_raw(reference={"name": "x"}))
     with pytest.raises(MappingError, match=r"feature columns \['pmt'\] .* must not see them"):
         mapping_from_dict(_raw(features={"numeric": ["pmt"]}))
-    with pytest.raises(MappingError, match="'rooms' is listed as features.numeric and features.binary"):
+    with pytest.raises(
+        MappingError, match="'rooms' is listed as features.numeric and features.binary"
+    ):
         mapping_from_dict(_raw(features={"numeric": ["rooms"], "binary": ["rooms"]}))
     with pytest.raises(MappingError, match=r"slice name\(s\) \['cluster'\] clash"):
         mapping_from_dict(_raw(slices={"cluster": "tenure"}))
@@ -173,22 +191,29 @@ def test_missing_mapped_columns_are_all_named_with_their_role_and_file():
 
 def test_label_outside_poor_values_is_named_with_examples():
     table = _table().assign(status=[1, 5, 3, 2])
-    with pytest.raises(MappingError, match=r"'status' has values not listed in poor_values .*102: '5'"):
+    with pytest.raises(
+        MappingError, match=r"'status' has values not listed in poor_values .*102: '5'"
+    ):
         mapped_targeting_data(table, mapping_from_dict(_raw()))
 
 
 def test_label_that_is_not_0_1_asks_for_poor_values():
-    with pytest.raises(MappingError, match=r"must be 0/1 .* 2 value\(s\) are not: \(id: value\) 102: 4, 103: 3; add 'poor_values'"):
-        mapped_targeting_data(_table().assign(status=[1, 4, 3, 0]),
-                              mapping_from_dict(_raw(poor_values=None)))
+    with pytest.raises(
+        MappingError,
+        match=r"must be 0/1 .* 2 value\(s\) are not: \(id: value\) 102: 4, 103: 3; add 'poor_values'",
+    ):
+        mapped_targeting_data(
+            _table().assign(status=[1, 4, 3, 0]), mapping_from_dict(_raw(poor_values=None))
+        )
 
 
 def test_bad_feature_values_are_named_with_examples():
     with pytest.raises(MappingError, match=r"'tv' is mapped as binary .* 103: 2"):
         mapped_targeting_data(_table().assign(tv=[0, 1, 2, 0]), mapping_from_dict(_raw()))
     with pytest.raises(MappingError, match=r"'edu' is mapped as numeric .* 102: 'some'.*'recode'"):
-        mapped_targeting_data(_table().assign(edu=["yes", "some", "no", "6"]),
-                              mapping_from_dict(_raw()))
+        mapped_targeting_data(
+            _table().assign(edu=["yes", "some", "no", "6"]), mapping_from_dict(_raw())
+        )
 
 
 def test_duplicate_household_ids_are_refused():
@@ -218,18 +243,35 @@ def _survey(n=240, seed=3):
     rooms = rng.integers(1, 6, n)
     tv = rng.integers(0, 2, n)
     latent = 1.5 - 0.6 * rooms - 0.8 * tv + rng.normal(0, 0.7, n)
-    return pd.DataFrame({"hh": np.arange(n), "village": np.arange(n) // 8,
-                         "poor": (latent > np.quantile(latent, 0.7)).astype(int),
-                         "rooms": rooms, "tv": tv,
-                         "roof": rng.choice(["zinc", "tile"], n)})
+    return pd.DataFrame(
+        {
+            "hh": np.arange(n),
+            "village": np.arange(n) // 8,
+            "poor": (latent > np.quantile(latent, 0.7)).astype(int),
+            "rooms": rooms,
+            "tv": tv,
+            "roof": rng.choice(["zinc", "tile"], n),
+        }
+    )
 
 
 def _fitted_mapping(**reference):
-    return mapping_from_dict({
-        "name": "survey", "id": "hh", "label": "poor", "cluster": "village",
-        "reference": {"name": "pmt_scorecard", "fit": "pmt_ols", "folds": 3, "seed": 1,
-                      **reference},
-        "features": {"numeric": ["rooms"], "binary": ["tv"], "categorical": ["roof"]}})
+    return mapping_from_dict(
+        {
+            "name": "survey",
+            "id": "hh",
+            "label": "poor",
+            "cluster": "village",
+            "reference": {
+                "name": "pmt_scorecard",
+                "fit": "pmt_ols",
+                "folds": 3,
+                "seed": 1,
+                **reference,
+            },
+            "features": {"numeric": ["rooms"], "binary": ["tv"], "categorical": ["roof"]},
+        }
+    )
 
 
 def test_fitted_reference_is_out_of_fold_and_selects_the_poor_share():
@@ -250,32 +292,38 @@ def test_mapped_data_trains_and_compares_through_the_shared_code(tmp_path: Path)
     from slrt_ml.experiment import load_run, train
 
     data = mapped_targeting_data(_survey(), _fitted_mapping())
-    config = config_from_dict({"models": ["logit"], "cv": {"folds": 3}, "seed": 1,
-                               "tracking": {"enabled": False}})
+    config = config_from_dict(
+        {"models": ["logit"], "cv": {"folds": 3}, "seed": 1, "tracking": {"enabled": False}}
+    )
     train(data, tmp_path / "run", config, progress=False)
     _, oof = load_run(tmp_path / "run")
     frame = data.frame.assign(logit=oof["logit"].to_numpy())
-    comparison = compare_with_reference(frame, ["logit"], reference="pmt_scorecard",
-                                        bootstrap=20, seed=0)
+    comparison = compare_with_reference(
+        frame, ["logit"], reference="pmt_scorecard", bootstrap=20, seed=0
+    )
     assert comparison.systems == ["pmt_scorecard", "logit"]
     assert "exclusion_error_diff_vs_pmt_scorecard" in set(comparison.table["metric"])
     assert "siksng" not in set(comparison.table["system"])
     # equal coverage at the poor share: inclusion error equals exclusion error
     for system in comparison.systems:
         assert comparison.estimate(system, "exclusion_error") == pytest.approx(
-            comparison.estimate(system, "inclusion_error"))
+            comparison.estimate(system, "inclusion_error")
+        )
 
 
 def test_compare_with_reference_adds_the_mappings_own_slices():
     data = mapped_targeting_data(_table(), mapping_from_dict(_raw()))
     frame = data.frame.assign(model=[0.1, 0.9, 0.8, 0.2])
-    comparison = compare_with_reference(frame, ["model"], reference="scorecard",
-                                        extra_slices=["tenure"], bootstrap=0)
-    tenure = comparison.slices[(comparison.slices["slice"] == "tenure")
-                               & (comparison.slices["system"] == "scorecard")]
+    comparison = compare_with_reference(
+        frame, ["model"], reference="scorecard", extra_slices=["tenure"], bootstrap=0
+    )
+    tenure = comparison.slices[
+        (comparison.slices["slice"] == "tenure") & (comparison.slices["system"] == "scorecard")
+    ]
     # scorecard selects 101 (own, poor) and 104 (rent, poor): no exclusion in either group
     assert tenure.set_index("group")["exclusion_error"].to_dict() == {"own": 0.0, "rent": 0.0}
-    model = comparison.slices[(comparison.slices["slice"] == "tenure")
-                              & (comparison.slices["system"] == "model")]
+    model = comparison.slices[
+        (comparison.slices["slice"] == "tenure") & (comparison.slices["system"] == "model")
+    ]
     # model selects 102 and 103 (both non-poor): every poor household is excluded
     assert model.set_index("group")["exclusion_error"].to_dict() == {"own": 1.0, "rent": 1.0}

@@ -230,6 +230,8 @@ def _tracking(uri: str | None) -> Iterator[str]:
     ``mlflow.set_tracking_uri`` also exports ``MLFLOW_TRACKING_URI``; the variable is put
     back as it was, so a later default (``uri=None``) is not silently redirected.
     """
+    # Progress bars of artifact downloads would interleave with our own console output.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
     resolved = resolve_tracking_uri(uri)
@@ -598,7 +600,9 @@ def _log_pyfunc(name: str, run_dir: Path, records: pd.DataFrame, output: pd.Data
     artifacts = {"model": str(run_dir / "models" / name)}
     if (run_dir / AREAS_FILE).is_file():
         artifacts["areas"] = str(run_dir / AREAS_FILE)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        # Integer columns of the registry are never missing after validation.
+        warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
         code = Path(tmp) / "slrt_ml_pyfunc.py"
         code.write_text(_MODEL_CODE)
         info = mlflow.pyfunc.log_model(

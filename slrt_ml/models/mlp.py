@@ -22,6 +22,7 @@ and enables TensorFlow's deterministic ops (both process-wide settings): the sam
 
 from __future__ import annotations
 
+import os
 from typing import ClassVar
 
 import numpy as np
@@ -30,6 +31,10 @@ from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 
 from ._base import PovertyModel, balanced_weight
 from ._encoding import FeatureEncoder
+
+# TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) is noise on CPU machines;
+# a user who wants it sets TF_CPP_MIN_LOG_LEVEL=0 before importing slrt_ml.models.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __all__ = ["MLPModel"]
 

@@ -50,6 +50,7 @@ __all__ = [
     "coverage_curve",
     "GroupBreakdown",
     "group_breakdown",
+    "agreement_with_reference",
     "agreement_with_siksng",
 ]
 
@@ -461,16 +462,28 @@ def _gaps(by_group: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
 def agreement_with_siksng(
     siksng_selected: Any, selected: Any, target: Any, *, sample_weight: Any = None
 ) -> pd.DataFrame:
-    """How a system's list differs from SIKS-NG's, and the true status of those households.
-
-    Rows ``kept`` (on both lists), ``dropped`` (on SIKS-NG's list only), ``added`` (on the
-    system's list only); columns ``households`` (weighted), ``target``, ``non_target``.
-    This is agreement, not accuracy: SIKS-NG is itself measured against the truth.
+    """:func:`agreement_with_reference` with SIKS-NG's list as the reference.
 
     >>> agreement_with_siksng([1, 1, 0, 0], [1, 0, 1, 0], [1, 0, 1, 1]).to_dict("index")["added"]
     {'households': 1.0, 'target': 1.0, 'non_target': 0.0}
     """
-    reference, s, w = _aligned(siksng_selected, selected, sample_weight)
+    return agreement_with_reference(siksng_selected, selected, target, sample_weight=sample_weight)
+
+
+def agreement_with_reference(
+    reference_selected: Any, selected: Any, target: Any, *, sample_weight: Any = None
+) -> pd.DataFrame:
+    """How a system's list differs from the reference system's, and the true status of those
+    households.
+
+    Rows ``kept`` (on both lists), ``dropped`` (on the reference's list only), ``added`` (on
+    the system's list only); columns ``households`` (weighted), ``target``, ``non_target``.
+    This is agreement, not accuracy: the reference is itself measured against the truth.
+
+    >>> agreement_with_reference([1, 1, 0, 0], [1, 0, 1, 0], [1, 0, 1, 1]).to_dict("index")["dropped"]
+    {'households': 1.0, 'target': 0.0, 'non_target': 1.0}
+    """
+    reference, s, w = _aligned(reference_selected, selected, sample_weight)
     t = _flag(target, "target")
     rows = {}
     for change, mask in (

@@ -1,14 +1,18 @@
-"""Compare every model with SIKS-NG at equal coverage, with paired cluster-bootstrap intervals.
+"""Compare every model with a reference system at equal coverage, with paired cluster-bootstrap intervals.
+
+The reference is SIKS-NG (``reference="siksng"``) for a PBDT registry, or any other
+existing system a mapped table names (e.g. a fitted ``"pmt_scorecard"``).
 
 The metric functions (denominators in their docstrings) live in :mod:`slrt_ml._metrics`
 and are re-exported here. :func:`compare` takes the *targeting frame* (one row per
-household: ``IDBDT, cluster, eligible, target, siksng_selected, siksng_score``, one score
-column per model, optional ``persons, welfare, KDKAB, KDKEC`` and slice flags) and:
+household: ``IDBDT, cluster, eligible, target, <reference>_selected, <reference>_score``,
+one score column per model, optional ``persons, welfare, KDKAB, KDKEC`` and slice columns)
+and:
 
-1. sets the quota from SIKS-NG's list (:func:`slrt_ml.targeting.quota_from`) and selects
-   each model's recipients under it, once, on the full data;
-2. measures every system (SIKS-NG = system ``"siksng"``, its own list as selection)
-   against the target;
+1. sets the quota from the reference's list (:func:`slrt_ml.targeting.quota_from`) and
+   selects each model's recipients under it, once, on the full data;
+2. measures every system (the reference is system ``reference``, its own list as
+   selection) against the target;
 3. bootstraps desa (``cluster``): each replicate resamples desa with replacement and
    recomputes every system's metrics on the *same* draw. **Selections stay fixed** in the
    bootstrap — the quota was applied once — so intervals reflect which households (desa)
@@ -16,9 +20,9 @@ column per model, optional ``persons, welfare, KDKAB, KDKEC`` and slice flags) a
    get point estimates only (``ci_low = ci_high = nan``).
 
 ``Comparison.table`` is long: ``system, metric, estimate, ci_low, ci_high``. A model's
-difference from SIKS-NG is a row of its own named ``<metric>_diff_vs_siksng`` (model minus
-SIKS-NG, so a negative exclusion-error difference means the model misses fewer of the
-target), with its own paired-bootstrap interval.
+difference from the reference is a row of its own named ``<metric>_diff_vs_<reference>``
+(model minus reference, so a negative exclusion-error difference means the model misses
+fewer of the target), with its own paired-bootstrap interval.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from slrt_ml._metrics import (
     SELECTION_METRICS,
     ConfusionCounts,
     GroupBreakdown,
+    agreement_with_reference,
     agreement_with_siksng,
     cgh,
     confusion_counts,
@@ -75,19 +80,21 @@ __all__ = [
     "GroupBreakdown",
     "group_breakdown",
     "agreement_with_siksng",
+    "agreement_with_reference",
     "SIKSNG",
     "SLICE_COLUMNS",
     "Comparison",
     "compare",
+    "default_slices",
     "compare_systems",
     "metrics_from_selections",
 ]
 
-#: The reference system's name in every table.
+#: The default reference system's name (a PBDT registry's SIKS-NG list).
 SIKSNG = "siksng"
 #: Metric names of ``Comparison.table``, in table order.
 METRICS: tuple[str, ...] = (*SELECTION_METRICS, *RANKING_METRICS)
-#: Household groups the slices are cut by (when the frame has the column).
+#: Standard household groups the slices are cut by (when the frame has the column).
 SLICE_COLUMNS: tuple[str, ...] = (
     "urban",
     "female_head",
@@ -96,8 +103,18 @@ SLICE_COLUMNS: tuple[str, ...] = (
     "KDKAB",
     "KDKEC",
 )
-_SLICE_LABELS = {"urban": {"1": "urban", "0": "rural"}}
-_REQUIRED = ("IDBDT", "cluster", "eligible", "target", "siksng_selected", "siksng_score")
+_SLICE_LABELS = {
+    "urban": {"1": "urban", "0": "rural"},
+    **{
+        flag: {"1": "yes", "0": "no"} for flag in ("female_head", "elderly_head", "disabled_member")
+    },
+}
+#: Quota words meaning "as many as the reference selected" (besides the reference's name).
+_REFERENCE_QUOTAS = ("siksng", "reference")
+
+
+def _required(reference: str) -> tuple[str, ...]:
+    return ("IDBDT", "cluster", "eligible", "target", f"{reference}_selected", f"{reference}_score")
 
 
 @dataclass
@@ -105,7 +122,8 @@ class Comparison:
     """Everything ``compare`` measured; all frames are long (one row per system and item).
 
     - ``selections``: ``IDBDT, system, score, eligible, selected, target``
-    - ``table``: ``system, metric, estimate, ci_low, ci_high`` (diff rows ``*_diff_vs_siksng``)
+    - ``table``: ``system, metric, estimate, ci_low, ci_high`` (diff rows
+      ``*_diff_vs_<reference>``)
     - ``curves``: ``system, share, selected, exclusion_error, inclusion_error``
     - ``slices``: ``system, slice, group, households, target, selected, exclusion_error, inclusion_error``
     - ``slice_gaps``: ``system, slice, metric, gap, highest, lowest``
@@ -123,6 +141,7 @@ class Comparison:
     by: str | None = None
     weight: str = "household"
     bootstrap: int = 0
+    reference: str = SIKSNG
 
     def estimate(self, system: str, metric: str) -> float:
         """One point estimate from ``table``."""
@@ -148,17 +167,29 @@ class _Systems:
     selected: dict[str, np.ndarray]
     quota: int | pd.Series | None = None
     tie: np.ndarray | None = None  # IDBDT sort codes: the tie-break key
+    reference: str = SIKSNG
 
 
-def _check_frame(frame: pd.DataFrame, systems: Sequence[str], weight: str) -> None:
-    if SIKSNG in systems:
-        raise ValueError(f"{SIKSNG!r} is the reference system; list only model score columns")
-    needed = [*_REQUIRED, *systems, *(["persons"] if weight == "person" else [])]
+def _check_frame(
+    frame: pd.DataFrame, systems: Sequence[str], weight: str, reference: str, slices: list[str]
+) -> None:
+    if reference in systems:
+        raise ValueError(
+            f"{reference!r} is the reference system; list only model score columns in systems"
+        )
+    required = _required(reference)
+    needed = [*required, *systems, *(["persons"] if weight == "person" else [])]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise ValueError(
-            f"targeting frame is missing columns {missing}; it needs {list(_REQUIRED)}, one score "
+            f"targeting frame is missing columns {missing}; it needs {list(required)}, one score "
             "column per model (higher = poorer) and `persons` for person weights"
+        )
+    absent = [c for c in slices if c not in frame.columns]
+    if absent:
+        raise ValueError(
+            f"slices {absent} are not columns of the targeting frame; the frame has "
+            f"{[c for c in frame.columns if c not in required][:12]}; pass existing columns"
         )
     if weight not in ("household", "person"):
         raise ValueError(f"weight must be 'household' or 'person', got {weight!r}")
@@ -181,6 +212,15 @@ def _area_column(frame: pd.DataFrame, by: str | None) -> str | None:
     return column
 
 
+def default_slices(frame: pd.DataFrame) -> list[str]:
+    """The standard slice columns (:data:`SLICE_COLUMNS`) the frame has.
+
+    >>> default_slices(pd.DataFrame(columns=["IDBDT", "urban", "KDKEC", "tenure"]))
+    ['urban', 'KDKEC']
+    """
+    return [c for c in SLICE_COLUMNS if c in frame.columns]
+
+
 def compare(
     frame: pd.DataFrame,
     systems: Sequence[str],
@@ -190,24 +230,33 @@ def compare(
     bootstrap: int = 1000,
     seed: int | np.random.Generator = 0,
     weight: str = "household",
+    reference: str = SIKSNG,
+    slices: Sequence[str] | None = None,
 ) -> Comparison:
-    """Select each model's list at SIKS-NG's coverage and compare every system with intervals.
+    """Select each model's list at the reference's coverage and compare every system with intervals.
 
-    ``quota``: ``"siksng"`` (as many as SIKS-NG selected), a count, or a share of the
-    eligible households. ``by``: ``None`` (one national ranking), ``"KDKEC"`` or
-    ``"KDDESA"`` (rank within each area at its own quota). ``weight``: ``"household"``
-    or ``"person"`` (``persons`` column). ``seed``: int or ``numpy.random.Generator``.
+    ``reference``: the existing system every model is compared with; the frame holds its
+    list and ranking as ``<reference>_selected`` and ``<reference>_score`` (``"siksng"``
+    for a PBDT registry, e.g. ``"pmt_scorecard"`` for a mapped table).
+    ``quota``: ``"siksng"``, ``"reference"`` or the reference's name (as many as the
+    reference selected), a count, or a share of the eligible households. ``by``: ``None``
+    (one national ranking), ``"KDKEC"`` or ``"KDDESA"`` (rank within each area at its own
+    quota). ``weight``: ``"household"`` or ``"person"`` (``persons`` column). ``slices``:
+    the columns to break exclusion and inclusion error down by (default
+    :func:`default_slices`). ``seed``: int or ``numpy.random.Generator``.
     Ties break by ``IDBDT`` ascending, so row order does not change any result.
     """
-    _check_frame(frame, systems, weight)
-    data = _systems_from_frame(frame, systems, quota, _area_column(frame, by), weight)
+    slices = default_slices(frame) if slices is None else list(slices)
+    _check_frame(frame, systems, weight, reference, slices)
+    quota = "siksng" if quota in (*_REFERENCE_QUOTAS, reference) else quota
+    data = _systems_from_frame(frame, systems, quota, _area_column(frame, by), weight, reference)
     table = _table(data, bootstrap, np.random.default_rng(seed))
-    slices, slice_gaps = _slices(frame, data)
+    slice_rows, slice_gaps = _slices(frame, data, slices)
     return Comparison(
         selections=_selections_long(data),
         table=table,
         curves=_curves(data),
-        slices=slices,
+        slices=slice_rows,
         slice_gaps=slice_gaps,
         agreement=_agreement(data),
         systems=list(data.scores),
@@ -215,20 +264,21 @@ def compare(
         by=by,
         weight=weight,
         bootstrap=bootstrap,
+        reference=reference,
     )
 
 
-def _systems_from_frame(frame, systems, quota, area_column, weight) -> _Systems:
+def _systems_from_frame(frame, systems, quota, area_column, weight, reference) -> _Systems:
     tie = pd.factorize(frame["IDBDT"].astype("string"), sort=True)[0]
     eligible = frame["eligible"].to_numpy().astype(bool)
     area = None if area_column is None else frame[area_column].astype("string").to_numpy()
     n_eligible = int(eligible.sum())
     if area is not None:
         n_eligible = pd.Series(eligible.astype(np.int64)).groupby(area).sum()
-    reference = frame["siksng_selected"].to_numpy()
-    quota_value = quota_from(reference, quota, area=area, n_eligible=n_eligible)
-    scores = {SIKSNG: frame["siksng_score"].to_numpy(dtype=float)}
-    selected = {SIKSNG: reference.astype(bool)}
+    listed = frame[f"{reference}_selected"].to_numpy()
+    quota_value = quota_from(listed, quota, area=area, n_eligible=n_eligible)
+    scores = {reference: frame[f"{reference}_score"].to_numpy(dtype=float)}
+    selected = {reference: listed.astype(bool)}
     for name in systems:
         scores[name] = frame[name].to_numpy(dtype=float)
         selected[name] = select_under_quota(
@@ -245,6 +295,7 @@ def _systems_from_frame(frame, systems, quota, area_column, weight) -> _Systems:
         selected=selected,
         quota=quota_value,
         tie=tie,
+        reference=reference,
     )
     return data
 
@@ -285,7 +336,7 @@ def _table(data: _Systems, bootstrap: int, rng: np.random.Generator) -> pd.DataF
         point[metric] = np.array(
             [function(truth, data.scores[n], sample_weight=data.weights) for n in names]
         )
-    return _table_rows(names, point, replicates)
+    return _table_rows(names, point, replicates, data.reference)
 
 
 def _selection_metrics(counts: np.ndarray) -> dict[str, np.ndarray]:
@@ -296,11 +347,13 @@ def _selection_metrics(counts: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _table_rows(names: list[str], point: dict, replicates: dict | None) -> pd.DataFrame:
+def _table_rows(
+    names: list[str], point: dict, replicates: dict | None, reference: str
+) -> pd.DataFrame:
     rows = []
-    ref = names.index(SIKSNG) if SIKSNG in names else None
+    ref = names.index(reference) if reference in names else None
     for i, system in enumerate(names):
-        for suffix, against in (("", None), ("_diff_vs_siksng", ref)):
+        for suffix, against in (("", None), (f"_diff_vs_{reference}", ref)):
             if suffix and (against is None or i == ref):
                 continue
             for metric, values in point.items():
@@ -350,16 +403,17 @@ def _curves(data: _Systems) -> pd.DataFrame:
 
 
 def _slice_labels(frame: pd.DataFrame, column: str) -> pd.Categorical:
+    """Groups of a slice: the standard 0/1 flags as words, any other column as its values."""
     labels = frame[column].astype("string").fillna("<NA>")
-    mapping = _SLICE_LABELS.get(
-        column, {"1": "yes", "0": "no"} if column not in ("KDKAB", "KDKEC") else {}
-    )
+    mapping = _SLICE_LABELS.get(column, {})
     return pd.Categorical(labels.replace(mapping) if mapping else labels)
 
 
-def _slices(frame: pd.DataFrame, data: _Systems) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _slices(
+    frame: pd.DataFrame, data: _Systems, columns: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows, gaps = [], []
-    for column in (c for c in SLICE_COLUMNS if c in frame.columns):
+    for column in columns:
         groups = _slice_labels(frame, column)
         for name in data.scores:
             result = group_breakdown(
@@ -388,21 +442,25 @@ def _slices(frame: pd.DataFrame, data: _Systems) -> tuple[pd.DataFrame, pd.DataF
 
 
 def _agreement(data: _Systems) -> pd.DataFrame:
+    reference = data.selected[data.reference]
     frames = [
-        agreement_with_siksng(
-            data.selected[SIKSNG], data.selected[name], data.target, sample_weight=data.weights
+        agreement_with_reference(
+            reference, data.selected[name], data.target, sample_weight=data.weights
         )
         .reset_index()
         .assign(system=name)
         for name in data.scores
-        if name != SIKSNG
+        if name != data.reference
     ]
+    columns = ["system", "change", "households", "target", "non_target"]
+    if not frames:  # the reference alone: nothing to agree with
+        return pd.DataFrame(columns=columns)
     agreement = pd.concat(frames, ignore_index=True)
     return agreement[["system", "change", "households", "target", "non_target"]]
 
 
 def _systems_from_selections(
-    selections: pd.DataFrame, frame: pd.DataFrame | None, weight: str
+    selections: pd.DataFrame, frame: pd.DataFrame | None, weight: str, reference: str
 ) -> _Systems:
     missing = [
         c
@@ -435,6 +493,7 @@ def _systems_from_selections(
         eligible=first["eligible"].to_numpy().astype(bool),
         scores=scores,
         selected=selected,
+        reference=reference,
         **extra,
     )
 
@@ -464,25 +523,32 @@ def compare_systems(
     bootstrap: int = 1000,
     seed: int | np.random.Generator = 0,
     weight: str = "household",
+    reference: str = SIKSNG,
 ) -> pd.DataFrame:
     """The comparison table (``system, metric, estimate, ci_low, ci_high``) from long selections.
 
     ``frame`` (the targeting frame) supplies ``cluster`` for the bootstrap, ``persons`` for
     person weights and ``welfare`` for ``spearman_welfare``; without it only household
     weights and point estimates are possible and ``spearman_welfare`` is ``nan``.
+    ``reference`` names the system the ``<metric>_diff_vs_<reference>`` rows are taken
+    against; when selections hold no such system there are no difference rows.
     """
-    return _table(
-        _systems_from_selections(selections, frame, weight), bootstrap, np.random.default_rng(seed)
-    )
+    data = _systems_from_selections(selections, frame, weight, reference)
+    return _table(data, bootstrap, np.random.default_rng(seed))
 
 
 def metrics_from_selections(
-    selections: pd.DataFrame, frame: pd.DataFrame | None = None, *, weight: str = "household"
+    selections: pd.DataFrame,
+    frame: pd.DataFrame | None = None,
+    *,
+    weight: str = "household",
+    reference: str = SIKSNG,
 ) -> pd.DataFrame:
     """Point estimates (``system, metric, estimate``) recomputed from ``selections`` alone.
 
     Reproduces the ``estimate`` column of ``comparison.csv`` from ``selections.parquet``;
     with ``frame=None`` every metric but ``spearman_welfare`` (which needs welfare) matches.
+    ``reference``: as in :func:`compare_systems`.
     """
-    table = compare_systems(selections, frame, bootstrap=0, weight=weight)
+    table = compare_systems(selections, frame, bootstrap=0, weight=weight, reference=reference)
     return table[["system", "metric", "estimate"]]

@@ -12,6 +12,7 @@ from sklearn.metrics import confusion_matrix
 from slrt_ml import _bootstrap
 from slrt_ml.evaluation import (
     SELECTION_METRICS,
+    agreement_with_reference,
     agreement_with_siksng,
     cgh,
     compare,
@@ -401,6 +402,91 @@ def test_compare_errors_name_the_problem(frame):
         compare(frame, ["siksng"])
     with pytest.raises(ValueError, match="weight must be 'household' or 'person'"):
         compare(frame, ["good"], weight="people")
+
+
+def _as_reference(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    return frame.rename(
+        columns={"siksng_selected": f"{name}_selected", "siksng_score": f"{name}_score"}
+    )
+
+
+def _named_back(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """A table of a comparison against `name` with the reference named siksng again."""
+    if "system" in table:
+        table = table.assign(system=table["system"].replace({name: "siksng"}))
+    if "metric" in table:
+        table = table.assign(
+            metric=table["metric"].str.replace(f"_diff_vs_{name}", "_diff_vs_siksng")
+        )
+    return table
+
+
+@pytest.mark.parametrize("quota", ["siksng", "reference", "scorecard"])
+def test_a_reference_of_any_name_gives_the_same_numbers(frame, quota):
+    options = {"by": "KDKEC", "bootstrap": 40, "seed": 3, "weight": "person"}
+    siksng = compare(frame, ["good", "coarse"], **options)
+    renamed = _as_reference(frame, "scorecard")
+    other = compare(renamed, ["good", "coarse"], reference="scorecard", quota=quota, **options)
+    assert other.reference == "scorecard" and siksng.reference == "siksng"
+    assert other.systems == ["scorecard", "good", "coarse"]
+    assert "exclusion_error_diff_vs_scorecard" in set(other.table["metric"])
+    pd.testing.assert_series_equal(other.quota, siksng.quota)
+    for name in ("table", "selections", "curves", "slices", "slice_gaps", "agreement"):
+        pd.testing.assert_frame_equal(
+            _named_back(getattr(other, name), "scorecard"), getattr(siksng, name), obj=name
+        )
+
+
+def test_reference_named_in_systems_or_missing_is_refused(frame):
+    renamed = _as_reference(frame, "scorecard")
+    with pytest.raises(ValueError, match="'scorecard' is the reference system"):
+        compare(renamed, ["scorecard"], reference="scorecard")
+    with pytest.raises(
+        ValueError, match=r"missing columns \['scorecard_selected', 'scorecard_score'\]"
+    ):
+        compare(frame, ["good"], reference="scorecard")
+
+
+def test_slices_are_the_columns_asked_for():
+    # four households in two tenure groups; the reference lists 1 and 3, the model 2 and 3
+    frame = pd.DataFrame(
+        {
+            "IDBDT": ["1", "2", "3", "4"],
+            "cluster": ["a", "a", "b", "b"],
+            "eligible": 1,
+            "target": [1, 0, 1, 1],
+            "tenure": ["own", "own", "rent", "rent"],
+            "urban": [1, 0, 1, 0],
+            "ref_selected": [1, 0, 1, 0],
+            "ref_score": [4.0, 1.0, 3.0, 2.0],
+            "model": [1.0, 4.0, 3.0, 2.0],
+        }
+    )
+    result = compare(frame, ["model"], reference="ref", slices=["tenure"], bootstrap=0)
+    assert set(result.slices["slice"]) == {"tenure"}
+    tenure = result.slices.set_index(["system", "group"])["exclusion_error"]
+    assert tenure.to_dict() == {("ref", "own"): 0.0, ("ref", "rent"): 0.5,
+                                ("model", "own"): 1.0, ("model", "rent"): 0.5}  # fmt: skip
+    gap = result.slice_gaps.set_index(["system", "metric"]).loc[("model", "exclusion_error")]
+    assert (gap["gap"], gap["highest"], gap["lowest"]) == (0.5, "own", "rent")
+    standard = compare(frame, ["model"], reference="ref", bootstrap=0)
+    assert set(standard.slices["slice"]) == {"urban"}  # default: the standard columns present
+    with pytest.raises(ValueError, match=r"slices \['region'\] are not columns"):
+        compare(frame, ["model"], reference="ref", slices=["region"], bootstrap=0)
+
+
+def test_compare_systems_takes_differences_against_the_named_reference(frame):
+    renamed = _as_reference(frame, "scorecard")
+    result = compare(renamed, ["good"], reference="scorecard", bootstrap=0)
+    again = metrics_from_selections(result.selections, renamed, reference="scorecard")
+    pd.testing.assert_frame_equal(again, result.table[["system", "metric", "estimate"]])
+    without = metrics_from_selections(result.selections, renamed)  # default reference: siksng
+    assert not without["metric"].str.contains("_diff_vs_").any()
+
+
+def test_agreement_with_reference_is_agreement_with_siksng():
+    args = ([1, 1, 1, 0, 0, 0], [1, 0, 0, 1, 1, 0], [1, 1, 0, 1, 0, 0])
+    pd.testing.assert_frame_equal(agreement_with_reference(*args), agreement_with_siksng(*args))
 
 
 def test_thousand_replicates_on_100k_households_take_seconds():

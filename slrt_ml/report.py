@@ -1,5 +1,9 @@
 """Render a :class:`~slrt_ml.evaluation.Comparison` as Markdown, self-contained HTML or a rich table.
 
+Every heading and label names the comparison's reference system: ``"SIKS-NG"`` for a
+PBDT registry (``reference="siksng"``), else the reference's own name (e.g.
+``"pmt_scorecard"`` for a mapped table); see :func:`reference_label`.
+
 Functions return strings (or a ``rich.table.Table``); writing files is the caller's job
 (``cli``/``experiment`` through ``io``). The HTML has inline CSS and matplotlib figures
 embedded as base64 PNG: no network, no scripts, opens offline.
@@ -20,7 +24,14 @@ if TYPE_CHECKING:
 
     from slrt_ml.evaluation import Comparison
 
-__all__ = ["SYNTHETIC_BANNER", "render_markdown", "render_html", "console_table", "summary_table"]
+__all__ = [
+    "SYNTHETIC_BANNER",
+    "reference_label",
+    "render_markdown",
+    "render_html",
+    "console_table",
+    "summary_table",
+]
 
 SYNTHETIC_BANNER = (
     "Synthetic data — shows that the pipeline works; not evidence about the real SIKS-NG"
@@ -63,6 +74,23 @@ img{max-width:100%;height:auto}
 """
 
 
+#: How a reference system is named in headings, when its table name is not enough.
+_REFERENCE_LABELS = {"siksng": "SIKS-NG"}
+
+
+def reference_label(reference: str) -> str:
+    """The reference system's name in headings: ``"SIKS-NG"`` for ``"siksng"``, else itself.
+
+    >>> reference_label("siksng"), reference_label("pmt_scorecard")
+    ('SIKS-NG', 'pmt_scorecard')
+    """
+    return _REFERENCE_LABELS.get(reference, reference)
+
+
+def _label(comparison: Comparison) -> str:
+    return reference_label(comparison.reference)
+
+
 def _cell(estimate: float, low: float, high: float, digits: int = 3) -> str:
     if np.isnan(estimate):
         return "n/a"
@@ -73,9 +101,12 @@ def _cell(estimate: float, low: float, high: float, digits: int = 3) -> str:
 
 
 def summary_table(comparison: Comparison, *, diff: bool = False) -> pd.DataFrame:
-    """Systems x metrics, each cell ``estimate [ci_low, ci_high]`` (differences vs SIKS-NG with ``diff``)."""
+    """Systems x metrics, each cell ``estimate [ci_low, ci_high]``.
+
+    With ``diff``: each model minus the reference (the ``<metric>_diff_vs_<reference>`` rows).
+    """
     table = comparison.table
-    suffix = "_diff_vs_siksng" if diff else ""
+    suffix = f"_diff_vs_{comparison.reference}" if diff else ""
     wanted = table[table["metric"].isin([m + suffix for m in SUMMARY_METRICS])].copy()
     wanted["metric"] = wanted["metric"].str.removesuffix(suffix)
     wanted["cell"] = [
@@ -110,9 +141,10 @@ def _quota_text(comparison: Comparison) -> str:
 
 def _intro(comparison: Comparison) -> list[str]:
     return [
+        f"Reference system: {_label(comparison)}. "
         f"Quota: {_quota_text(comparison)}; weights: {comparison.weight}; "
-        f"bootstrap: {comparison.bootstrap} replicates of desa (95% percentile intervals; "
-        "selections fixed; ranking metrics without intervals).",
+        f"bootstrap: {comparison.bootstrap} replicates resampling clusters (desa) "
+        "(95% percentile intervals; selections fixed; ranking metrics without intervals).",
         "Denominators: " + "; ".join(f"{m} = {d}" for m, d in _DENOMINATORS.items()) + ".",
     ]
 
@@ -135,11 +167,27 @@ def _agreement_table(comparison: Comparison) -> pd.DataFrame:
     return agreement.rename_axis(index=["system", "change"]).reset_index().set_index("system")
 
 
+def _title(comparison: Comparison, title: str | None) -> str:
+    return title if title is not None else f"{_label(comparison)} comparison"
+
+
+def _difference_heading(comparison: Comparison) -> str:
+    label = _label(comparison)
+    return f"Difference from {label} (model - {label})"
+
+
+def _agreement_heading(comparison: Comparison) -> str:
+    return f"Agreement with {_label(comparison)}'s list (not accuracy)"
+
+
 def render_markdown(
-    comparison: Comparison, *, title: str = "SIKS-NG comparison", synthetic: bool = True
+    comparison: Comparison, *, title: str | None = None, synthetic: bool = True
 ) -> str:
-    """The comparison as Markdown: metrics with intervals, differences, slices, agreement."""
-    parts = [f"# {title}", ""]
+    """The comparison as Markdown: metrics with intervals, differences, slices, agreement.
+
+    ``title`` defaults to ``"<reference> comparison"``; ``synthetic`` adds the banner.
+    """
+    parts = [f"# {_title(comparison, title)}", ""]
     if synthetic:
         parts += [f"> **{SYNTHETIC_BANNER}**", ""]
     parts += [
@@ -152,7 +200,7 @@ def render_markdown(
     if len(comparison.systems) > 1:
         parts += [
             "",
-            "## Difference from SIKS-NG (model - SIKS-NG)",
+            f"## {_difference_heading(comparison)}",
             "",
             _markdown_table(summary_table(comparison, diff=True)),
         ]
@@ -162,7 +210,7 @@ def render_markdown(
     if not comparison.agreement.empty:
         parts += [
             "",
-            "## Agreement with SIKS-NG's list (not accuracy)",
+            f"## {_agreement_heading(comparison)}",
             "",
             _markdown_table(_agreement_table(comparison)),
         ]
@@ -192,9 +240,11 @@ def _coverage_figure(comparison: Comparison) -> str:
     plt = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
     for system, curve in comparison.curves.groupby("system", sort=False):
-        style = {"color": "black", "linewidth": 2.5} if system == "siksng" else {}
+        is_reference = system == comparison.reference
+        style = {"color": "black", "linewidth": 2.5} if is_reference else {}
+        label = _label(comparison) if is_reference else system
         for ax, metric in zip(axes, ("exclusion_error", "inclusion_error"), strict=True):
-            ax.plot(curve["share"], curve[metric], marker="o", markersize=3, label=system, **style)
+            ax.plot(curve["share"], curve[metric], marker="o", markersize=3, label=label, **style)
     for ax, metric in zip(axes, ("exclusion error", "inclusion error"), strict=True):
         ax.set(xlabel="share of households selected", ylabel=metric, ylim=(0, 1))
         ax.grid(alpha=0.3)
@@ -220,6 +270,9 @@ def _errors_figure(comparison: Comparison) -> str:
             label=metric,
         )
     ax.set_yticks(np.arange(len(systems)), systems)
+    for tick in ax.get_yticklabels():
+        if tick.get_text() == comparison.reference:
+            tick.set_fontweight("bold")
     ax.set(xlabel="error (95% cluster-bootstrap interval)", xlim=(0, 1))
     ax.invert_yaxis()
     ax.legend(fontsize=8)
@@ -238,12 +291,10 @@ def _kecamatan_figure(comparison: Comparison) -> str:
     kec = kec[[s for s in comparison.systems if s in kec.columns]].sort_values(kec.columns[0])
     figure, ax = plt.subplots(figsize=(10, 0.4 + 0.18 * len(kec)))
     for system in kec.columns:
-        style = (
-            {"color": "black", "marker": "s"}
-            if system == "siksng"
-            else {"marker": "o", "alpha": 0.7}
-        )
-        ax.scatter(kec[system], np.arange(len(kec)), s=14, label=system, **style)
+        is_reference = system == comparison.reference
+        style = {"color": "black", "marker": "s"} if is_reference else {"marker": "o", "alpha": 0.7}
+        label = _label(comparison) if is_reference else system
+        ax.scatter(kec[system], np.arange(len(kec)), s=14, label=label, **style)
     ax.set_yticks(np.arange(len(kec)), kec.index, fontsize=7)
     ax.set(xlabel="exclusion error", xlim=(0, 1), title="Exclusion error per kecamatan")
     ax.legend(fontsize=8, loc="lower right")
@@ -268,11 +319,13 @@ def _slice_table(comparison: Comparison) -> pd.DataFrame:
     )[[s for s in comparison.systems if s in set(small["system"])]]
 
 
-def render_html(
-    comparison: Comparison, *, title: str = "SIKS-NG comparison", synthetic: bool = True
-) -> str:
-    """A self-contained HTML report: banner, tables with intervals, embedded figures."""
+def render_html(comparison: Comparison, *, title: str | None = None, synthetic: bool = True) -> str:
+    """A self-contained HTML report: banner, tables with intervals, embedded figures.
+
+    ``title`` defaults to ``"<reference> comparison"``; ``synthetic`` adds the banner.
+    """
     esc = html.escape
+    title = _title(comparison, title)
     body = [f"<h1>{esc(title)}</h1>"]
     if synthetic:
         body.append(f'<div class="banner">{esc(SYNTHETIC_BANNER)}</div>')
@@ -284,7 +337,7 @@ def render_html(
     ]
     if len(comparison.systems) > 1:
         body += [
-            "<h2>Difference from SIKS-NG (model - SIKS-NG)</h2>",
+            f"<h2>{esc(_difference_heading(comparison))}</h2>",
             _html_table(summary_table(comparison, diff=True)),
         ]
     body += ["<h2>Coverage curves</h2>", _coverage_figure(comparison)]
@@ -294,7 +347,7 @@ def render_html(
     if kecamatan:
         body += ["<h2>Exclusion error per kecamatan</h2>", kecamatan]
     body += [
-        "<h2>Agreement with SIKS-NG's list (not accuracy)</h2>",
+        f"<h2>{esc(_agreement_heading(comparison))}</h2>",
         _html_table(_agreement_table(comparison)),
     ]
     return (
@@ -306,15 +359,17 @@ def render_html(
 
 
 def console_table(comparison: Comparison) -> Table:
-    """A ``rich`` table: one row per system, main errors with intervals."""
+    """A ``rich`` table: one row per system (the reference in bold), main errors with intervals."""
     from rich.table import Table
 
     metrics = ("exclusion_error", "inclusion_error", "mistargeting", "roc_auc")
-    table = Table(title=f"Equal coverage: {_quota_text(comparison)}")
+    table = Table(title=f"Equal coverage with {_label(comparison)}: {_quota_text(comparison)}")
     table.add_column("system")
     for metric in metrics:
         table.add_column(metric.replace("_", " "), justify="right")
     cells = summary_table(comparison)
     for system in cells.index:
-        table.add_row(system, *(str(cells.loc[system].get(m, "n/a")) for m in metrics))
+        style = "bold" if system == comparison.reference else None
+        row = (str(cells.loc[system].get(m, "n/a")) for m in metrics)
+        table.add_row(system, *row, style=style)
     return table

@@ -60,3 +60,49 @@ def test_summary_table_cells_and_console_table(comparison):
     console = Console(width=160, record=True)
     console.print(table)
     assert "siksng" in console.export_text()
+
+
+@pytest.fixture(scope="module")
+def scorecard_comparison():
+    frame = targeting_frame(n=800, n_clusters=30).rename(
+        columns={"siksng_selected": "pmt_scorecard_selected", "siksng_score": "pmt_scorecard_score"}
+    )
+    return compare(frame, ["good", "coarse"], reference="pmt_scorecard", bootstrap=30, seed=0)
+
+
+def _section(page: str, heading: str) -> str:
+    """The HTML between `heading` and the next <h2>."""
+    start = page.index(heading)
+    end = page.find("<h2>", start + len(heading))
+    return page[start : end if end >= 0 else len(page)]
+
+
+def test_html_for_another_reference_names_it_and_fills_the_difference_table(
+    scorecard_comparison,
+):
+    page = render_html(scorecard_comparison, title="Mapped table", synthetic=False)
+    heading = "<h2>Difference from pmt_scorecard (model - pmt_scorecard)</h2>"
+    differences = _section(page, heading)
+    assert "<table" in differences and "(none)" not in differences
+    estimate = scorecard_comparison.estimate("good", "exclusion_error_diff_vs_pmt_scorecard")
+    assert f"{estimate:.3f} [" in differences
+    assert "<h2>Agreement with pmt_scorecard&#x27;s list (not accuracy)</h2>" in page
+    assert "SIKS-NG" not in page  # no banner and no heading names SIKS-NG
+
+
+def test_summary_and_markdown_for_another_reference(scorecard_comparison):
+    differences = summary_table(scorecard_comparison, diff=True)
+    assert list(differences.index) == ["good", "coarse"]
+    assert differences.notna().all().all()
+    text = render_markdown(scorecard_comparison, synthetic=False)
+    assert text.startswith("# pmt_scorecard comparison\n")
+    assert "## Difference from pmt_scorecard (model - pmt_scorecard)" in text
+    assert "Reference system: pmt_scorecard." in text
+    # the banner follows `synthetic`, whatever the reference
+    assert SYNTHETIC_BANNER in render_markdown(scorecard_comparison, synthetic=True)
+
+
+def test_console_table_names_the_reference_and_draws_it_bold(scorecard_comparison):
+    table = console_table(scorecard_comparison)
+    assert "Equal coverage with pmt_scorecard" in str(table.title)
+    assert [row.style for row in table.rows] == ["bold", None, None]

@@ -1,16 +1,26 @@
 """Benchmark of `slrt_ml.scoring.score_prelist`: end-to-end households/s and peak memory.
 
 Usage: python bench/score.py --households 1000000 --models ebm,gbm,mlp [--train 20000]
-Writes a synthetic registry (train + a prelist of N households), fits each model on the
-training part, then times (a) the bare model's predict on the prelist features and (b)
-score_prelist from files to one output file, with and without --explain (exact top-5
-reasons). Peak RSS is read from /proc after each run in a fresh subprocess.
+       [--work DIR] [--explain 0,1] [--chunk-size 100000]
+
+Writes a synthetic registry (train + a prelist of N households) into ``--work`` (reused
+when it already holds a prelist of that size and the fitted models), fits each model on
+the training part, then times
+
+- **bare predict**: ``model.poverty_score(P)`` on the prelist's features ``P`` already
+  built in memory (the model's own encoder transform + its predict; no file reading, no
+  validation, no feature building, no writing);
+- **score**: ``score_prelist`` from the Parquet files to one Parquet output (read,
+  validate, features, score, drift counts, selection, rejects and drift files), with
+  and without ``--explain`` (exact top-5 reasons), each in a fresh process; peak RSS
+  is that process's ``ru_maxrss``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -22,14 +32,54 @@ import json, sys, time, resource
 from pathlib import Path
 from slrt_ml.models import load_model
 from slrt_ml.scoring import score_prelist
-folder, model_dir, explain = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
+folder, model_dir, explain, chunk = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1", int(sys.argv[4])
 model = load_model(model_dir)
 t = time.perf_counter()
 r = score_prelist(folder, {model.name: model}, folder / f"out_{model.name}_{int(explain)}.parquet",
-                  explain=explain, top_k=5, quota=0.2, chunk_size=100_000, progress=False, restart=True)
-print(json.dumps({"households_per_s": r.n_input / (time.perf_counter() - t),
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  explain=explain, top_k=5, quota=0.2, chunk_size=chunk, progress=False, restart=True)
+print(json.dumps({"households_per_s": round(r.n_input / (time.perf_counter() - t)),
+                  "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
 """
+
+
+def _prepare(work: Path, households: int, train_size: int, names: list[str]):
+    """Prelist files in ``work`` (made once per size) and its features in memory."""
+    from slrt_ml.features import household_features
+    from slrt_ml.io import read_table, write_table
+    from slrt_ml.synth import make_registry
+
+    stamp = work / "prelist.json"
+    if not stamp.is_file() or json.loads(stamp.read_text())["households"] != households:
+        prelist = make_registry(households=households, seed=2)
+        for name in ("households", "members"):
+            write_table(prelist[name], work / f"prelist_{name}.parquet")
+        write_table(prelist["areas"], work / "areas.parquet")
+        del prelist
+        stamp.write_text(json.dumps({"households": households}))
+    hh = read_table(work / "prelist_households.parquet", "households")
+    mem = read_table(work / "prelist_members.parquet", "members")
+    areas = read_table(work / "areas.parquet", "areas")
+    return household_features(hh, mem, areas)
+
+
+def _fitted(work: Path, name: str, train_size: int):
+    from slrt_ml.features import household_features
+    from slrt_ml.models import load_model, make_model, save_model
+    from slrt_ml.synth import make_registry
+
+    folder = work / "models" / f"{name}_{train_size}"
+    if (folder / "model.json").is_file():
+        return load_model(folder), folder
+    train = make_registry(households=train_size, seed=1)
+    X = household_features(train["households"], train["members"], train["areas"])
+    poor = train["truth"].set_index("IDBDT")["poor"].reindex(X.index).to_numpy()
+    model = make_model(name, {"random_state": 0}).fit(X, poor)
+    save_model(model, folder)
+    return model, folder
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -37,35 +87,31 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=200_000)
     parser.add_argument("--train", type=int, default=20_000)
     parser.add_argument("--models", default="ebm,gbm,mlp")
+    parser.add_argument("--explain", default="0,1")
+    parser.add_argument("--chunk-size", type=int, default=100_000)
+    parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args()
 
-    from slrt_ml.features import household_features
-    from slrt_ml.io import write_table
-    from slrt_ml.models import make_model, save_model
-    from slrt_ml.synth import make_registry
-
-    work = Path(tempfile.mkdtemp(prefix="bench_score_"))
-    train = make_registry(households=args.train, seed=1)
-    X = household_features(train["households"], train["members"], train["areas"])
-    poor = train["truth"].set_index("IDBDT")["poor"].reindex(X.index).to_numpy()
-    prelist = make_registry(households=args.households, seed=2)
-    for name in ("households", "members"):
-        write_table(prelist[name], work / f"prelist_{name}.parquet")
-    write_table(prelist["areas"], work / "areas.parquet")
-    P = household_features(prelist["households"], prelist["members"], prelist["areas"])
-    del prelist
-    for name in args.models.split(","):
-        model = make_model(name, {"random_state": 0}).fit(X, poor)
-        save_model(model, work / "models" / name)
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench_score_"))
+    work.mkdir(parents=True, exist_ok=True)
+    names = args.models.split(",")
+    fitted = {name: _fitted(work, name, args.train) for name in names}
+    P = _prepare(work, args.households, args.train, names)
+    for name, (model, folder) in fitted.items():
+        model.poverty_score(P.iloc[:1000])  # warm-up (lazy imports, graph building)
         t = time.perf_counter()
         model.poverty_score(P)
         bare = len(P) / (time.perf_counter() - t)
-        row = {"model": name, "households": len(P), "bare_predict_per_s": round(bare)}
-        for explain in (0, 1):
-            out = subprocess.run([sys.executable, "-c", CHILD, str(work), str(work / "models" / name),
-                                  str(explain)], capture_output=True, text=True, check=True)  # fmt: skip
-            row[f"explain={explain}"] = json.loads(out.stdout.strip().splitlines()[-1])
-        print(json.dumps(row))
+        row = {"model": name, "households": len(P), "bare_predict_per_s": round(bare),
+               "load_before": _load()}  # fmt: skip
+        for explain in args.explain.split(","):
+            out = subprocess.run([sys.executable, "-c", CHILD, str(work), str(folder), explain,
+                                  str(args.chunk_size)], capture_output=True, text=True, check=True)  # fmt: skip
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            result["ratio_to_bare"] = round(result["households_per_s"] / bare, 3)
+            row[f"explain={explain}"] = result
+        row["load_after"] = _load()
+        print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":

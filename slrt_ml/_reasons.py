@@ -99,7 +99,10 @@ def _plain(value: object) -> object:
 
 def answer_labels(feature: str, values: np.ndarray) -> np.ndarray:
     """The household's own answer for each value, in Indonesian (one label per unique value)."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    values = np.asarray(values)
+    if values.dtype == object:
+        values = pd.Series(values, dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
     labels = np.array([_describe(feature, _plain(u)) for u in uniques], dtype=object)
     return labels[codes] if len(labels) else np.array([], dtype=object)
 
@@ -125,17 +128,22 @@ def top_reasons(
     Only positive contributions are reasons; a household with fewer than ``k`` of them
     gets missing values in the last columns. ``features`` holds the household's own
     feature values (columns ``names``), aligned with the rows of ``contrib``.
+
+    Labels are built once per feature and distinct answer (a lookup table), only for the
+    households where that feature is among the top k, so the cost is one pass over the
+    top-k cells, not one Python call per household.
+
+    >>> f = pd.DataFrame({"u": [20.0, 60.0], "v": [1.0, 0.0]}, index=["h1", "h2"])
+    >>> top_reasons(np.array([[0.5, 0.2], [-0.1, 0.3]]), f, ["u", "v"], 2).to_dict("list")
+    {'reason_1': ['u: 20', 'v: 0'], 'reason_2': ['v: 1', None]}
     """
     top = _top_positive(np.asarray(contrib, dtype=np.float64), k)
-    out = {}
-    for slot in range(top.shape[1]):
-        column = np.full(len(top), None, dtype=object)
-        for j in np.unique(top[:, slot]):
-            if j < 0:
-                continue
-            rows = np.flatnonzero(top[:, slot] == j)
-            column[rows] = answer_labels(names[j], _values(features, names[j], rows))
-        out[f"reason_{slot + 1}"] = pd.array(column, dtype="string")
+    cells = np.full(top.shape, None, dtype=object)
+    for j in np.unique(top[top >= 0]):
+        rows, slots = np.nonzero(top == j)
+        cells[rows, slots] = answer_labels(names[j], _values(features, names[j], rows))
+    out = {f"reason_{slot + 1}": pd.array(cells[:, slot], dtype="string")
+           for slot in range(top.shape[1])}  # fmt: skip
     for slot in range(top.shape[1], k):
         out[f"reason_{slot + 1}"] = pd.array([None] * len(top), dtype="string")
     return pd.DataFrame(out, index=features.index)
@@ -144,7 +152,10 @@ def top_reasons(
 def _values(features: pd.DataFrame, name: str, rows: np.ndarray) -> np.ndarray:
     if name not in features.columns:  # a term without a household value (e.g. a pair)
         return np.full(len(rows), None, dtype=object)
-    return features[name].to_numpy(dtype=object)[rows]
+    column = features[name]
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return column.to_numpy()[rows]
+    return column.take(rows).to_numpy(dtype=object)
 
 
 def tidy_explanations(

@@ -115,15 +115,59 @@ def reason_columns(
     """``score, base_value, reason_1..k`` per household: the fast path of batch scoring.
 
     ``score`` is the margin rebuilt from the contributions (base + sum), equal to
-    ``model.poverty_score`` within floating-point tolerance.
+    ``model.poverty_score`` within floating-point tolerance; the model is not called a
+    second time for it. Contributions stay NumPy arrays from the model to the reasons
+    (no per-chunk DataFrames of encoded columns).
     """
-    contrib = feature_contributions(model, features, background=background)
-    base = contrib.pop(BASE).to_numpy()
-    values = contrib.to_numpy()
-    reasons = top_reasons(values, features, list(contrib.columns), top_k)
+    values, base, names = _contribution_matrix(model, features, background)
+    reasons = top_reasons(values, features, names, top_k)
     reasons.insert(0, "base_value", base)
     reasons.insert(0, "score", base + values.sum(axis=1))
     return reasons
+
+
+def _contribution_matrix(model: Any, features: pd.DataFrame, background):
+    """(contributions per feature (n, f), base (n,), feature names) as arrays."""
+    family = _family(model)
+    if family not in ("gbm", "ebm"):
+        contrib = feature_contributions(model, features, background=background)
+        base = contrib.pop(BASE).to_numpy(np.float64)
+        return contrib.to_numpy(np.float64), base, list(contrib.columns)
+    encoded = model.encoder_.transform(features)
+    if family == "gbm":
+        terms, base, columns = _tree_contributions(model, encoded)
+    else:
+        terms, base, columns = _additive_terms(model, encoded)
+    sources = dict(getattr(model.encoder_, "sources_", {}))
+    matrix, names = grouping_matrix(columns, sources, list(model.encoder_.feature_names_in_))
+    return terms @ matrix, base, names
+
+
+def _tree_contributions(model: Any, encoded: pd.DataFrame):
+    """XGBoost's exact TreeSHAP (``pred_contribs``) from a float32 matrix; the last
+    column is the bias, so base + row sum is the margin (no separate predict)."""
+    from xgboost import DMatrix
+
+    booster = model.booster_.get_booster()
+    threads = int(getattr(model, "n_jobs", 0) or 0)
+    matrix = DMatrix(encoded.to_numpy(np.float32), feature_names=list(encoded.columns),
+                     nthread=threads)  # fmt: skip
+    values = booster.predict(matrix, pred_contribs=True).astype(np.float64)
+    return values[:, :-1], values[:, -1], list(encoded.columns)
+
+
+def _additive_terms(model: Any, encoded: pd.DataFrame):
+    """The EBM's terms (one ``eval_terms`` call per chunk) as per-column values.
+
+    A pair term is split half and half between its two columns by one matrix product
+    (the same split as ``model.contributions``)."""
+    ebm = model.ebm_
+    terms = np.asarray(ebm.eval_terms(encoded.to_numpy()), dtype=np.float64)
+    split = np.zeros((len(ebm.term_features_), encoded.shape[1]))
+    for term, members in enumerate(ebm.term_features_):
+        split[term, list(members)] = 1.0 / len(members)
+    base = np.full(len(encoded), float(np.ravel(ebm.intercept_)[0]))
+    return terms @ split, base, list(encoded.columns)
 
 
 def explain_households(

@@ -381,13 +381,17 @@ def costa_rica_config(
     )
 
 
+COSTA_RICA_TITLE = "Costa Rica households: models and the PMT scorecard at equal coverage"
+
+
 def _save_comparison(run_dir: Path, comparison: Any, info: dict[str, Any]) -> None:
+    """The run folder's comparison files and reports (real data: no synthetic banner)."""
     import json
 
+    from .experiment import write_comparison
     from .io import atomic_path, write_table
 
-    write_table(comparison.table, run_dir / "comparison.csv")
-    write_table(comparison.selections, run_dir / "selections.parquet")
+    write_comparison(run_dir, comparison, synthetic=False, title=COSTA_RICA_TITLE)
     write_table(comparison.slices, run_dir / "slices.csv")
     with atomic_path(run_dir / "costa_rica.json") as tmp:
         tmp.write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
@@ -412,7 +416,7 @@ def costa_rica_run(
     households) and is measured against the poor label with paired bootstrap intervals
     (``bootstrap`` replicates; households are the clusters). Writes the run folder ``out``
     (models, ``oof_scores.parquet``, ``comparison.csv``, ``selections.parquet``,
-    ``slices.csv``, ``costa_rica.json``) and returns the
+    ``report.md``, ``report.html``, ``slices.csv``, ``costa_rica.json``) and returns the
     :class:`~slrt_ml.evaluation.Comparison`.
     """
     from .experiment import run_comparison, train
@@ -421,7 +425,7 @@ def costa_rica_run(
     config = costa_rica_config(models, folds=folds, seed=seed, model_params=model_params)
     train(data, out, config, progress=progress)
     comparison = run_comparison(
-        out, data, quota="siksng", bootstrap=bootstrap, seed=seed, weight=weight
+        out, data, quota="reference", bootstrap=bootstrap, seed=seed, weight=weight
     )
     reference = {k: v for k, v in data.extra.items() if k != "costa_rica"}
     _save_comparison(Path(out), comparison, {**info, "reference": reference})

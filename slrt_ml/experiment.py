@@ -417,9 +417,11 @@ def run_comparison(run_dir: str | Path, data: TargetingData, *, quota: str = "si
     frame = data.frame.copy()
     for name in manifest["models"]:
         frame[name] = oof[name].to_numpy()
+    # the reference's own name (or "reference") means "as many as it selected", like "siksng"
+    quota = quota if quota in ("reference", data.reference) else _parse_quota(quota)
     return compare_with_reference(
         frame, list(manifest["models"]), reference=data.reference,
-        extra_slices=data.extra.get("slices", ()), quota=_parse_quota(quota), by=by,
+        extra_slices=data.extra.get("slices", ()), quota=quota, by=by,
         bootstrap=bootstrap, seed=seed, weight=weight,
     )
 

@@ -677,38 +677,6 @@ def mapped_targeting_data(
 # --- comparison against the mapped reference ----------------------------------------------
 
 
-def _renamed_system(frame: pd.DataFrame, reference: str) -> pd.DataFrame:
-    if frame.empty or "system" not in frame.columns:
-        return frame
-    return frame.assign(system=frame["system"].replace({"siksng": reference}))
-
-
-def _extra_slices(comparison: Any, frame: pd.DataFrame, slices: list[str]) -> None:
-    """Append the mapping's own slices (e.g. region) to the comparison's slice tables."""
-    from .evaluation import group_breakdown
-
-    if not slices:
-        return
-    weights = comparison.selections.groupby("system", sort=False)
-    rows, gaps = [comparison.slices], [comparison.slice_gaps]
-    person = comparison.weight == "person"
-    by_id = frame.set_index(frame["IDBDT"].astype("string"))
-    for system, sel in weights:
-        aligned = by_id.reindex(sel["IDBDT"].to_numpy())
-        w = aligned["persons"].to_numpy(dtype=float) if person else None
-        for name in slices:
-            result = group_breakdown(
-                sel["target"].to_numpy(),
-                sel["selected"].to_numpy(),
-                aligned[name].to_numpy(),
-                sample_weight=w,
-            )
-            rows.append(result.by_group.reset_index().assign(system=system, slice=name))
-            gaps.append(result.gaps.reset_index().assign(system=system, slice=name))
-    comparison.slices = pd.concat(rows, ignore_index=True)[comparison.slices.columns]
-    comparison.slice_gaps = pd.concat(gaps, ignore_index=True)[comparison.slice_gaps.columns]
-
-
 def compare_with_reference(
     frame: pd.DataFrame,
     systems: list[str],
@@ -717,31 +685,14 @@ def compare_with_reference(
     extra_slices: list[str] | tuple[str, ...] = (),
     **options: Any,
 ) -> Any:
-    """:func:`slrt_ml.evaluation.compare` against a reference system of any name.
+    """:func:`slrt_ml.evaluation.compare` against ``reference``, with the mapping's own slices.
 
-    ``evaluation.compare`` reads the reference from ``siksng_selected``/``siksng_score``;
-    this passes ``<reference>_selected``/``_score`` under those names and names the system
-    ``reference`` again in every table (diff rows become ``<metric>_diff_vs_<reference>``).
-    The mapping's own slices (``extra_slices``) are added to ``slices``/``slice_gaps``.
+    The frame holds ``<reference>_selected``/``<reference>_score``; the slices are the
+    standard ones the frame has plus ``extra_slices`` (e.g. ``data.extra["slices"]``).
     ``options`` go to ``compare`` (``quota``, ``by``, ``bootstrap``, ``seed``, ``weight``).
     """
-    from .evaluation import compare
+    from .evaluation import compare, default_slices
 
-    if reference != "siksng":
-        frame = frame.drop(columns=["siksng_selected", "siksng_score"], errors="ignore")
-        frame = frame.rename(
-            columns={
-                f"{reference}_selected": "siksng_selected",
-                f"{reference}_score": "siksng_score",
-            }
-        )
-    comparison = compare(frame, systems, **options)
-    if reference != "siksng":
-        for name in ("selections", "curves", "slices", "slice_gaps", "agreement"):
-            setattr(comparison, name, _renamed_system(getattr(comparison, name), reference))
-        table = _renamed_system(comparison.table, reference)
-        table["metric"] = table["metric"].str.replace("_diff_vs_siksng", f"_diff_vs_{reference}")
-        comparison.table = table
-        comparison.systems = [reference if s == "siksng" else s for s in comparison.systems]
-    _extra_slices(comparison, frame, list(extra_slices))
-    return comparison
+    standard = default_slices(frame)
+    slices = [*standard, *(s for s in extra_slices if s not in standard)]
+    return compare(frame, systems, reference=reference, slices=slices, **options)

@@ -289,18 +289,15 @@ def test_fitted_reference_is_out_of_fold_and_selects_the_poor_share():
 
 def test_mapped_data_trains_and_compares_through_the_shared_code(tmp_path: Path):
     from slrt_ml.config import config_from_dict
-    from slrt_ml.experiment import load_run, train
+    from slrt_ml.experiment import run_comparison, train, write_comparison
 
     data = mapped_targeting_data(_survey(), _fitted_mapping())
     config = config_from_dict(
         {"models": ["logit"], "cv": {"folds": 3}, "seed": 1, "tracking": {"enabled": False}}
     )
     train(data, tmp_path / "run", config, progress=False)
-    _, oof = load_run(tmp_path / "run")
-    frame = data.frame.assign(logit=oof["logit"].to_numpy())
-    comparison = compare_with_reference(
-        frame, ["logit"], reference="pmt_scorecard", bootstrap=20, seed=0
-    )
+    comparison = run_comparison(tmp_path / "run", data, quota="pmt_scorecard", bootstrap=20, seed=0)
+    assert comparison.reference == "pmt_scorecard"
     assert comparison.systems == ["pmt_scorecard", "logit"]
     assert "exclusion_error_diff_vs_pmt_scorecard" in set(comparison.table["metric"])
     assert "siksng" not in set(comparison.table["system"])
@@ -309,6 +306,11 @@ def test_mapped_data_trains_and_compares_through_the_shared_code(tmp_path: Path)
         assert comparison.estimate(system, "exclusion_error") == pytest.approx(
             comparison.estimate(system, "inclusion_error")
         )
+    paths = write_comparison(tmp_path / "run", comparison, synthetic=False, title="survey")
+    page = paths["report"].read_text(encoding="utf-8")
+    differences = page.split("<h2>Difference from pmt_scorecard (model - pmt_scorecard)</h2>")[1]
+    assert differences.split("<h2>")[0].count("<td>") > 0  # the logit row, not "(none)"
+    assert "not evidence about the real SIKS-NG" not in page
 
 
 def test_compare_with_reference_adds_the_mappings_own_slices():
@@ -317,6 +319,9 @@ def test_compare_with_reference_adds_the_mappings_own_slices():
     comparison = compare_with_reference(
         frame, ["model"], reference="scorecard", extra_slices=["tenure"], bootstrap=0
     )
+    assert comparison.reference == "scorecard"
+    assert set(comparison.agreement["system"]) == {"model"}
+    assert {"urban", "tenure"} <= set(comparison.slices["slice"])  # standard and the mapping's
     tenure = comparison.slices[
         (comparison.slices["slice"] == "tenure") & (comparison.slices["system"] == "scorecard")
     ]

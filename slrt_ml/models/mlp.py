@@ -22,6 +22,7 @@ and enables TensorFlow's deterministic ops (both process-wide settings): the sam
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import ClassVar
 
@@ -35,6 +36,8 @@ from ._encoding import FeatureEncoder
 # TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) is noise on CPU machines;
 # a user who wants it sets TF_CPP_MIN_LOG_LEVEL=0 before importing slrt_ml.models.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Each CV fold builds a new network, so tf.function retracing notes are expected, not a problem.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 __all__ = ["MLPModel"]
 

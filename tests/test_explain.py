@@ -144,3 +144,31 @@ def test_waterfall_plot_shows_base_and_final_score(fitted, training):
     assert any("Skor akhir" in t.get_text() for t in ax.get_legend().get_texts())
     with pytest.raises(ValueError, match="not in the explanation table"):
         plot_waterfall(table, "no-such-id")
+
+
+@pytest.mark.parametrize("depth", [1, 3, 5])
+def test_tabulated_tree_shap_equals_xgboost_pred_contribs(training, depth):
+    from slrt_ml.explain import _tree_contributions
+
+    X, poor = training
+    X = X.copy()
+    X.loc[X.index[::7], "luas_lantai_per_kapita"] = np.nan  # missing values take the default branch
+    model = make_model("gbm", {"n_estimators": 25, "max_depth": depth, "random_state": 0})
+    model.fit(X, poor)
+    encoded = model.encoder_.transform(X)
+    values, base, columns = _tree_contributions(model, encoded)
+    theirs = model._encoded_contributions(encoded)
+    assert columns == list(encoded.columns)
+    np.testing.assert_allclose(values, theirs.drop(columns=BASE).to_numpy(), atol=1e-5)
+    np.testing.assert_allclose(base, theirs[BASE].to_numpy(), atol=1e-5)
+    np.testing.assert_allclose(base + values.sum(axis=1), model.decision_function(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["pmt_ols", "logit", "gbm", "rf", "ebm"])
+def test_reason_scores_are_the_margin_and_reasons_the_top_positive(fitted, training, name):
+    model, X = fitted[name], training[0].iloc[:60]
+    reasons = reason_columns(model, X, top_k=4)
+    np.testing.assert_allclose(reasons["score"], model.poverty_score(X), atol=1e-4)
+    contrib = feature_contributions(model, X).drop(columns=BASE)
+    n_positive = (contrib > 0).sum(axis=1).clip(upper=4)
+    assert (reasons[[f"reason_{i}" for i in range(1, 5)]].notna().sum(axis=1) == n_positive).all()

@@ -230,22 +230,35 @@ def _desa_code(households: pd.DataFrame) -> pd.Series:
     return frame["KDPROP"] + frame["KDKAB"] + frame["KDKEC"] + frame["KDDESA"]
 
 
+def _isin(ids: pd.Series, values) -> np.ndarray:
+    """``ids.isin(values)`` as a bool array, through Arrow (pandas' string ``isin``
+    builds one Arrow scalar per value in Python)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    value_set = pa.array(pd.Series(list(values) if isinstance(values, set) else values,
+                                   dtype="string").dropna().to_numpy(dtype=object), pa.string())  # fmt: skip
+    array = pa.array(ids.astype("string").to_numpy(dtype=object, na_value=None), pa.string())
+    return pc.is_in(array, value_set=value_set).to_numpy(zero_copy_only=False).astype(bool)
+
+
 def _score_chunk(hh, members, models: dict, areas, explain: bool, top_k: int, duplicates=()):
     """(scored part, rejects part, features) of one chunk; NIK dropped after validation."""
+    from .explain import model_margin
     from .features import household_features
     from .schema import household_rejects
 
     rejects = household_rejects(hh, members)
-    repeated = hh["IDBDT"].isin(list(duplicates)) & ~hh["IDBDT"].isin(rejects["IDBDT"])
+    repeated = _isin(hh["IDBDT"], duplicates) & ~_isin(hh["IDBDT"], rejects["IDBDT"])
     if repeated.any():
-        extra = hh.loc[repeated.to_numpy(bool), ["IDBDT"]].assign(
+        extra = hh.loc[repeated, ["IDBDT"]].assign(
             reason="IDBDT: unique (repeated in another part of the file)")
         rejects = pd.concat([rejects, extra.astype("string")], ignore_index=True)
     members = members.drop(columns=["NIK"], errors="ignore")
-    bad = set(rejects["IDBDT"].dropna())
-    keep = hh["IDBDT"].notna().to_numpy(bool) & ~hh["IDBDT"].isin(bad).to_numpy(bool)
+    keep = hh["IDBDT"].notna().to_numpy(bool) & ~_isin(hh["IDBDT"], rejects["IDBDT"])
     valid = hh[keep]
-    features = household_features(valid, members[members["IDBDT"].isin(valid["IDBDT"])], areas)
+    own = _isin(members["IDBDT"], valid["IDBDT"]) if len(members) else np.zeros(0, bool)
+    features = household_features(valid, members[own], areas)
     main = next(iter(models.values()))
     if features.empty:
         return _empty_part(list(models)[1:], explain, top_k), rejects, features
@@ -254,9 +267,9 @@ def _score_chunk(hh, members, models: dict, areas, explain: bool, top_k: int, du
 
         part = reason_columns(main, features, top_k=top_k).drop(columns="base_value")
     else:
-        part = pd.DataFrame({"score": main.poverty_score(features)}, index=features.index)
+        part = pd.DataFrame({"score": model_margin(main, features)}, index=features.index)
     for name, model in list(models.items())[1:]:
-        part[f"score_{name}"] = model.poverty_score(features)
+        part[f"score_{name}"] = model_margin(model, features)
     part.insert(0, "desa", _desa_code(valid).to_numpy())
     part.index.name = "IDBDT"
     return part.reset_index(), rejects, features

@@ -12,6 +12,7 @@ from slrt_ml.explain import (
     encoded_contributions,
     explain_households,
     feature_contributions,
+    model_margin,
     plot_waterfall,
     reason_columns,
 )
@@ -59,6 +60,9 @@ def test_keras_deeplift_is_additive(training):
     X, poor = training
     model = make_model("mlp", SMALL["mlp"]).fit(X, poor)
     _assert_additive(model, X)
+    np.testing.assert_allclose(model_margin(model, X), model.decision_function(X), atol=1e-5)
+    np.testing.assert_allclose(reason_columns(model, X)["score"], model.decision_function(X),
+                               atol=1e-4)  # fmt: skip
     # a background of real households gives another, equally additive, decomposition
     contrib = feature_contributions(model, X.iloc[:50], background=X.iloc[100:108])
     np.testing.assert_allclose(

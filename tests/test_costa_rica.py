@@ -146,3 +146,10 @@ def test_costa_rica_end_to_end(tmp_path: Path):
     summary = comparison_summary(table)
     assert summary["system"].tolist() == comparison.systems
     assert (tmp_path / "run" / "comparison.csv").exists()
+    # real data: reports name the scorecard, carry the model differences, no synthetic banner
+    page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    differences = page.split("<h2>Difference from pmt_scorecard (model - pmt_scorecard)</h2>")[1]
+    assert all(f"<th>{m}</th>" in differences.split("<h2>")[0] for m in models)
+    assert "SIKS-NG" not in page
+    text = (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+    assert text.startswith("# Costa Rica households") and "| tenure |" in text

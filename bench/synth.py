@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -21,7 +19,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
+from _results import machine, record  # bench/ is on sys.path when run as a script
+
 SECTION = "## synth"
 
 
@@ -54,18 +53,6 @@ def run_one(households: int, fmt: str) -> dict:
     }
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [
-            ln.split(":", 1)[1].strip()
-            for ln in cpuinfo.read_text().splitlines()
-            if ln.startswith("model name")
-        ]
-        cpu = names[0] if names else cpu
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores (nproc), {cpu}, {ram:.1f} GiB RAM, Python {platform.python_version()}"
 
 
 def as_markdown(rows: list[dict], command: str) -> str:
@@ -88,16 +75,6 @@ def as_markdown(rows: list[dict], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def record(section: str) -> None:
-    """Replace (or append) the ``## synth`` section of RESULTS.md, keeping the others."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
-    start = text.find(SECTION + "\n")
-    if start < 0:
-        RESULTS.write_text(text.rstrip("\n") + "\n\n" + section)
-        return
-    end = text.find("\n## ", start + len(SECTION))
-    rest = "" if end < 0 else text[end + 1 :]
-    RESULTS.write_text(text[:start] + section + ("\n" + rest if rest else ""))
 
 
 def main() -> None:
@@ -113,7 +90,7 @@ def main() -> None:
     section = as_markdown(rows, " ".join(["python bench/synth.py", *sys.argv[1:]]))
     print(section)
     if not args.no_record:
-        record(section)
+        record(SECTION, section)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,12 @@ Results replace the ``## train`` section of bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from datetime import date
-from pathlib import Path
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
+from _results import machine, record  # bench/ is on sys.path when run as a script
+
 SECTION = "## train"
 
 
@@ -63,13 +61,6 @@ def bench_model(name: str, features, poor, fit_rows: int) -> dict:
     }
 
 
-def machine() -> str:
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    load = os.getloadavg()[0]
-    return (
-        f"{os.cpu_count()} cores, {ram:.1f} GiB RAM, Python {platform.python_version()}, "
-        f"load average {load:.1f} at the start"
-    )
 
 
 def as_markdown(feature_row: dict, model_rows: list[dict], command: str, header: str) -> str:
@@ -102,16 +93,6 @@ def as_markdown(feature_row: dict, model_rows: list[dict], command: str, header:
     return "\n".join(lines) + "\n"
 
 
-def record(section: str) -> None:
-    """Replace (or append) the ``## train`` section of RESULTS.md, keeping the others."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
-    start = text.find(SECTION + "\n")
-    if start < 0:
-        RESULTS.write_text(text.rstrip("\n") + "\n\n" + section)
-        return
-    end = text.find("\n## ", start + len(SECTION))
-    rest = "" if end < 0 else text[end + 1 :]
-    RESULTS.write_text(text[:start] + section + ("\n" + rest if rest else ""))
 
 
 def main() -> None:
@@ -139,7 +120,7 @@ def main() -> None:
     section = as_markdown(feature_row, model_rows, command, header)
     print(section)
     if not args.no_record:
-        record(section)
+        record(SECTION, section)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ the training part, then times
 - **score**: ``score_prelist`` from the Parquet files to one Parquet output (read,
   validate, features, score, drift counts, selection, rejects and drift files), with
   and without ``--explain`` (exact top-5 reasons), each in a fresh process; peak RSS
-  is that process's ``ru_maxrss``.
+  is that process's ``VmHWM`` (``ru_maxrss`` would include the parent's memory copied
+  at fork, since Linux keeps it across ``exec``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 
 CHILD = """
-import json, sys, time, resource
+import json, re, sys, time
 from pathlib import Path
 from slrt_ml.models import load_model
 from slrt_ml.scoring import score_prelist
@@ -38,7 +39,7 @@ t = time.perf_counter()
 r = score_prelist(folder, {model.name: model}, folder / f"out_{model.name}_{int(explain)}.parquet",
                   explain=explain, top_k=5, quota=0.2, chunk_size=chunk, progress=False, restart=True)
 print(json.dumps({"households_per_s": round(r.n_input / (time.perf_counter() - t)),
-                  "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+                  "peak_rss_mib": round(int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) / 1024)}))
 """
 
 

@@ -339,7 +339,8 @@ def _nik_digits(nik: pd.Series, well_formed: np.ndarray) -> np.ndarray:
         text = nik.to_numpy(dtype=object)[well_formed].astype("S16")
         return text.view(np.uint8).reshape(-1, 16)
     kept = pc.filter(chunked, pa.array(well_formed)).combine_chunks()
-    start = kept.offsets[0].as_py()  # well-formed NIKs are 16 ASCII bytes, back to back
+    width = np.int64 if pa.types.is_large_string(kept.type) else np.int32
+    start = int(np.frombuffer(kept.buffers()[1], width)[kept.offset])  # 16 bytes per NIK
     return np.frombuffer(kept.buffers()[2], np.uint8)[start : start + 16 * n].reshape(n, 16)
 
 

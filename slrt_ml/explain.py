@@ -146,13 +146,14 @@ def _contribution_matrix(model: Any, features: pd.DataFrame, background):
         base = contrib.pop(BASE).to_numpy(np.float64)
         return contrib.to_numpy(np.float64), base, list(contrib.columns)
     encoded = model.encoder_.transform(features)
-    if family == "gbm":
-        terms, base, columns = _tree_contributions(model, encoded)
-    else:
-        terms, base, columns = _additive_terms(model, encoded)
+    columns = list(encoded.columns)
     sources = dict(getattr(model.encoder_, "sources_", {}))
     matrix, names = grouping_matrix(columns, sources, list(model.encoder_.feature_names_in_))
-    return terms @ matrix, base, names
+    if family == "gbm":
+        per_column, base, _ = _tree_contributions(model, encoded)
+        return per_column @ matrix, base, names
+    terms, base, split = _additive_terms(model, encoded)
+    return terms @ (split @ matrix), base, names  # terms -> columns -> features in one product
 
 
 def _tree_contributions(model: Any, encoded: pd.DataFrame):
@@ -308,17 +309,16 @@ def _shap_table(nodes: list, leaves: list) -> tuple[np.ndarray, list[int]]:
 
 
 def _additive_terms(model: Any, encoded: pd.DataFrame):
-    """The EBM's terms (one ``eval_terms`` call per chunk) as per-column values.
-
-    A pair term is split half and half between its two columns by one matrix product
-    (the same split as ``model.contributions``)."""
+    """The EBM's terms (one ``eval_terms`` call per chunk), the base, and the matrix
+    (terms x encoded columns) that splits a pair term half and half between its two
+    columns (the same split as ``model.contributions``)."""
     ebm = model.ebm_
     terms = np.asarray(ebm.eval_terms(encoded.to_numpy()), dtype=np.float64)
     split = np.zeros((len(ebm.term_features_), encoded.shape[1]))
     for term, members in enumerate(ebm.term_features_):
         split[term, list(members)] = 1.0 / len(members)
     base = np.full(len(encoded), float(np.ravel(ebm.intercept_)[0]))
-    return terms @ split, base, list(encoded.columns)
+    return terms, base, split
 
 
 def explain_households(

@@ -233,13 +233,21 @@ def _desa_code(households: pd.DataFrame) -> pd.Series:
 def _isin(ids: pd.Series, values) -> np.ndarray:
     """``ids.isin(values)`` as a bool array, through Arrow (pandas' string ``isin``
     builds one Arrow scalar per value in Python)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    value_set = pa.array(pd.Series(list(values) if isinstance(values, set) else values,
-                                   dtype="string").dropna().to_numpy(dtype=object), pa.string())  # fmt: skip
-    array = pa.array(ids.astype("string").to_numpy(dtype=object, na_value=None), pa.string())
-    return pc.is_in(array, value_set=value_set).to_numpy(zero_copy_only=False).astype(bool)
+    values = pd.Series(list(values) if isinstance(values, set) else values, dtype="string")
+    found = pc.is_in(_arrow_strings(ids), value_set=_arrow_strings(values.dropna()))
+    return found.to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _arrow_strings(column: pd.Series):
+    import pyarrow as pa
+
+    column = column.astype("string")
+    try:
+        return pa.chunked_array(column.array.__arrow_array__()).cast(pa.large_string())
+    except (AttributeError, TypeError, pa.ArrowException):
+        return pa.array(column.to_numpy(dtype=object, na_value=None), pa.large_string())
 
 
 def _score_chunk(hh, members, models: dict, areas, explain: bool, top_k: int, duplicates=()):

@@ -218,27 +218,22 @@ def render_markdown(
 
 
 def _figure_png(figure: Any) -> str:
-    import matplotlib.pyplot as plt
-
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f'<img alt="figure" src="data:image/png;base64,{data}">'
 
 
-def _pyplot() -> Any:
-    import matplotlib
+def _subplots(*args: Any, figsize: tuple[float, float], **kwargs: Any) -> tuple[Any, Any]:
+    """A figure outside pyplot: no global backend switch, nothing left open in a notebook."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    figure = Figure(figsize=figsize)
+    return figure, figure.subplots(*args, **kwargs)
 
 
 def _coverage_figure(comparison: Comparison) -> str:
-    plt = _pyplot()
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
+    figure, axes = _subplots(1, 2, figsize=(10, 3.8), sharex=True)
     for system, curve in comparison.curves.groupby("system", sort=False):
         is_reference = system == comparison.reference
         style = {"color": "black", "linewidth": 2.5} if is_reference else {}
@@ -253,10 +248,9 @@ def _coverage_figure(comparison: Comparison) -> str:
 
 
 def _errors_figure(comparison: Comparison) -> str:
-    plt = _pyplot()
     table = comparison.table.set_index(["system", "metric"])
     systems = comparison.systems
-    figure, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(systems)))
+    figure, ax = _subplots(figsize=(8, 0.5 + 0.45 * len(systems)))
     for offset, metric in ((-0.15, "exclusion_error"), (0.15, "inclusion_error")):
         rows = table.xs(metric, level="metric").reindex(systems)
         est = rows["estimate"].to_numpy()
@@ -284,12 +278,11 @@ def _kecamatan_figure(comparison: Comparison) -> str:
     slices = comparison.slices
     if slices.empty or "KDKEC" not in set(slices["slice"]):
         return ""
-    plt = _pyplot()
     kec = slices[slices["slice"] == "KDKEC"].pivot(
         index="group", columns="system", values="exclusion_error"
     )
     kec = kec[[s for s in comparison.systems if s in kec.columns]].sort_values(kec.columns[0])
-    figure, ax = plt.subplots(figsize=(10, 0.4 + 0.18 * len(kec)))
+    figure, ax = _subplots(figsize=(10, 0.4 + 0.18 * len(kec)))
     for system in kec.columns:
         is_reference = system == comparison.reference
         style = {"color": "black", "marker": "s"} if is_reference else {"marker": "o", "alpha": 0.7}

@@ -54,6 +54,8 @@ __all__ = [
 ]
 
 _PROBA_FLOOR = 1e-6
+#: rows per DeepLIFT slice (about 10 MB of float64 activations per 128-unit layer)
+_DEEPLIFT_ROWS = 10_000
 
 
 @dataclass
@@ -447,7 +449,11 @@ def _network_contributions(model: Any, encoded: pd.DataFrame, background) -> pd.
     else:
         references = model._embed(model.encoder_.transform(background))
     embedded = model._embed(encoded)
-    phi, base = deeplift_head(layers, embedded, references)
+    # in slices, so the float64 activations of every layer stay small (memory flat)
+    slices = [deeplift_head(layers, embedded[start : start + _DEEPLIFT_ROWS], references)
+              for start in range(0, len(embedded), _DEEPLIFT_ROWS)]  # fmt: skip
+    phi = np.concatenate([p for p, _ in slices]) if slices else np.zeros_like(embedded, float)
+    base = slices[0][1] if slices else deeplift_head(layers, embedded[:1], references)[1]
     columns, blocks = [], []
     for column, part in model.embedding_slices_.items():
         columns.append(column)

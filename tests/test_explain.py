@@ -56,10 +56,15 @@ def test_base_plus_contributions_equals_margin(fitted, training, name):
 
 
 @pytest.mark.slow
-def test_keras_deeplift_is_additive(training):
+def test_keras_deeplift_is_additive(training, monkeypatch):
+    import slrt_ml.explain
+
     X, poor = training
     model = make_model("mlp", SMALL["mlp"]).fit(X, poor)
     _assert_additive(model, X)
+    whole = feature_contributions(model, X)
+    monkeypatch.setattr(slrt_ml.explain, "_DEEPLIFT_ROWS", 7)  # slices give the same values
+    np.testing.assert_allclose(feature_contributions(model, X), whole, atol=1e-9)
     np.testing.assert_allclose(model_margin(model, X), model.decision_function(X), atol=1e-5)
     np.testing.assert_allclose(reason_columns(model, X)["score"], model.decision_function(X),
                                atol=1e-4)  # fmt: skip

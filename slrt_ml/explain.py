@@ -174,15 +174,14 @@ def _tree_contributions(model: Any, encoded: pd.DataFrame):
     if tabulated is None:
         return _xgboost_pred_contribs(model, x, columns)
     trees, base = tabulated
+    x = np.asfortranarray(x)  # contiguous columns for the comparisons
     has_nan = np.isnan(x).any(axis=0)
-    decisions: dict[tuple, np.ndarray] = {}  # trees share many splits
     by_column = np.zeros((len(columns), len(x)))  # column-major: contiguous adds
+    code = np.empty(len(x), dtype=np.int32)
     for nodes, table, used in trees:
-        code = np.zeros(len(x), dtype=np.int64)
+        code[:] = 0
         for bit, split in enumerate(nodes):
-            if split not in decisions:
-                decisions[split] = _goes_yes(x, split, has_nan)
-            code |= decisions[split] << bit
+            code |= _goes_yes(x, split, has_nan) << bit
         by_column[used] += table.T[:, code]
     return by_column.T, np.full(len(x), base), columns
 
@@ -201,7 +200,7 @@ def _goes_yes(x: np.ndarray, split: tuple, has_nan: np.ndarray) -> np.ndarray:
     goes = x[:, column] < threshold
     if has_nan[column]:
         goes = np.where(np.isnan(x[:, column]), missing_yes, goes)
-    return goes.astype(np.int64)
+    return goes.astype(np.int32)
 
 
 _MAX_TABLE_NODES = 12

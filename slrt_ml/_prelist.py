@@ -84,7 +84,7 @@ class _MemberMerge:
 
 
 def _sorted_chunks(hh_path: Path, mem_path: Path, chunk_size: int) -> Iterator[tuple]:
-    members = _MemberMerge(mem_path, chunk_size * 5)
+    members = _MemberMerge(mem_path, chunk_size)  # small pulls: the buffer stays near one chunk
     carry: pd.DataFrame | None = None
     previous_last, template = None, None
     for chunk in iter_table_chunks(hh_path, "households", chunksize=chunk_size):

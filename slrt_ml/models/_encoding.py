@@ -126,7 +126,9 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
             numeric = (numeric - self._vector(self.means_)) / self._vector(self.scales_)
         blocks = [numeric.astype(np.float32)]
         blocks += [self._encode_column(frame[c], c) for c in self.categorical_columns_]
-        return pd.DataFrame(np.hstack(blocks), columns=list(self.sources_), index=frame.index)
+        return pd.DataFrame(
+            np.hstack(blocks), columns=list(self.sources_), index=frame.index, copy=False
+        )
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "sources_")

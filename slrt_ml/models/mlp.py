@@ -39,6 +39,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Each CV fold builds a new network, so tf.function retracing notes are expected, not a problem.
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
+_PREDICT_SLICE = 100_000
+
 __all__ = ["MLPModel"]
 
 _NUMERIC_INPUT = "numeric"
@@ -126,10 +128,15 @@ class MLPModel(PovertyModel):
         self.n_epochs_ = len(self.history_["loss"])
 
     def _margin(self, encoded):
-        logits = self.network_.predict(
-            self._inputs(encoded), batch_size=max(self.batch_size, 8192), verbose=0
-        )
-        return np.asarray(logits, dtype=np.float64).ravel()
+        # predict_on_batch in slices: one traced call per slice shape (no retracing per
+        # chunk as with predict), and bounded memory on very large inputs.
+        inputs = self._inputs(encoded)
+        step = _PREDICT_SLICE
+        parts = [
+            self.network_.predict_on_batch({k: v[i : i + step] for k, v in inputs.items()})
+            for i in range(0, len(encoded), step)
+        ] or [np.zeros((0, 1))]
+        return np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in parts])
 
     # -- the pieces explanations use ------------------------------------------------------------
 

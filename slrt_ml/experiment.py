@@ -40,6 +40,7 @@ __all__ = [
     "write_comparison",
     "compare_and_write",
     "frame_digest",
+    "load_mapped_data",
 ]
 
 POVERTY_LINES_SULSEL_2024 = {"urban": 485_401.0, "rural": 436_463.0}  # BPS, March 2024
@@ -331,6 +332,8 @@ def _manifest(data: TargetingData, config: Config, summary: pd.DataFrame) -> dic
             "digest": data.digest,
             "n_households": len(data.frame),
             "columns": list(map(str, data.features.columns)),
+            # mapping mode: which YAML and table the run was trained on
+            **{k: data.extra[k] for k in ("mapping", "mapping_digest", "table") if k in data.extra},
         },
     }
 
@@ -466,3 +469,19 @@ def _parse_quota(quota: str | int | float) -> str | int | float:
     if not 0 < share <= 1:
         raise ValueError(f"--quota share must be in (0, 1]; got {quota!r}")
     return share
+
+
+def load_mapped_data(table_path: str | Path | None, mapping_path: str | Path) -> TargetingData:
+    """Any household table through its dataset mapping (``slrt-ml train --mapping``).
+
+    ``table_path`` (CSV, Parquet or Excel) defaults to the mapping's own ``table``. The
+    mapping's path and content digest go to ``extra`` and from there to the run manifest.
+    """
+    from .mapping import load_mapping, mapped_targeting_data, mapping_digest, read_mapped_table
+
+    mapping = load_mapping(mapping_path)
+    table = read_mapped_table(mapping, table_path)
+    data = mapped_targeting_data(table, mapping)
+    data.extra |= {"mapping_digest": mapping_digest(mapping),
+                   "table": str(table_path or mapping.table)}  # fmt: skip
+    return data

@@ -52,6 +52,9 @@ __all__ = [
     "fitted_reference_scores",
     "coverage_quota",
     "compare_with_reference",
+    "mapping_digest",
+    "read_mapped_table",
+    "mapped_rejects",
 ]
 
 #: slice columns every targeting frame carries (0/1); a mapping may add its own
@@ -696,3 +699,116 @@ def compare_with_reference(
     standard = default_slices(frame)
     slices = [*standard, *(s for s in extra_slices if s not in standard)]
     return compare(frame, systems, reference=reference, slices=slices, **options)
+
+
+# --- the mapped table on disk, its digest, and row-level rejects (CLI and batch scoring) -----
+
+
+def mapping_digest(mapping: DatasetMapping) -> str:
+    """A content digest of what the mapping says (not its comments, file name or table path).
+
+    >>> a = mapping_from_dict({"name": "t", "id": "hh", "label": "poor",
+    ...                        "reference": {"selected": "ref"}}, source="a.yaml")
+    >>> mapping_digest(a) == mapping_digest(dataclasses.replace(a, source="b.yaml"))
+    True
+    >>> mapping_digest(a) == mapping_digest(dataclasses.replace(a, label="other"))
+    False
+    """
+    import hashlib
+    import json
+
+    content = dataclasses.asdict(mapping)
+    for key in ("source", "table"):
+        content.pop(key)
+    text = json.dumps(content, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _text_columns(mapping: DatasetMapping) -> list[str]:
+    """Columns read as text so that codes keep their leading zeros ("007" stays "007")."""
+    return [mapping.id, *(c for c in (mapping.cluster,) if c), *mapping.areas.values(),
+            *mapping.features.categorical]  # fmt: skip
+
+
+def read_mapped_table(mapping: DatasetMapping, table: str | Path | None = None) -> pd.DataFrame:
+    """Read the household table of a mapping (CSV, Parquet or Excel ``.xlsx``), all columns.
+
+    ``table`` defaults to the mapping's own ``table`` (relative to its YAML file). The id,
+    cluster, area and categorical columns are read as text; everything else as the reader
+    sees it (the mapping's rules type the columns later).
+    """
+    path = Path(table) if table is not None else mapping.table
+    if path is None:
+        raise MappingError(
+            f"{mapping.source}: no household table given; pass --table FILE (or table=) or "
+            "add 'table: <file>' to the mapping"
+        )
+    if not path.is_file():
+        raise MappingError(f"household table {path} does not exist (mapping {mapping.source})")
+    strings = dict.fromkeys(_text_columns(mapping), "string")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open(encoding="utf-8-sig") as fh:
+            header = fh.readline()
+        sep = max([",", ";", "\t", "|"], key=header.count)
+        return pd.read_csv(path, sep=sep, dtype=strings, encoding="utf-8-sig")
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    if suffix == ".xlsx":
+        return pd.read_excel(path, dtype=dict.fromkeys(strings, str), engine="openpyxl")
+    raise MappingError(f"{path}: household tables must be .csv, .parquet or .xlsx")
+
+
+def _row_reasons(bad: np.ndarray, col: str, rule: str, values: pd.Series) -> pd.Series:
+    shown = values.astype("string").fillna("<missing>")
+    return pd.Series(np.where(bad, f"{col}: {rule} (" + shown + ")", pd.NA), dtype="string")
+
+
+def mapped_rejects(table: pd.DataFrame, mapping: DatasetMapping) -> pd.Series:
+    """Why each row cannot be scored (``<NA>`` = fine), aligned with ``table``'s rows.
+
+    Row-level problems only: a missing or repeated household id, a missing cluster, a
+    numeric feature that is not a number, a binary feature that is not 0/1 or yes/no
+    (after ``recode``). Missing mapped columns are a table-level error and raise
+    :class:`MappingError` naming them.
+
+    >>> m = mapping_from_dict({"name": "t", "id": "hh", "label": "poor",
+    ...     "reference": {"selected": "ref"}, "features": {"numeric": ["rooms"],
+    ...     "binary": ["tv"]}})
+    >>> t = pd.DataFrame({"hh": [1, 2, 2, 3], "rooms": ["2", "x", "3", "1"],
+    ...                   "tv": ["yes", "no", "no", "maybe"]})
+    >>> mapped_rejects(t, m).tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [<NA>, 'hh: repeated id (2); rooms: not a number (x)', 'hh: repeated id (2)',
+     'tv: not 0/1 or yes/no (maybe)']
+    """
+    roles = {c: r for c, r in mapping.columns_by_role().items()
+             if r in ("id", "cluster") or r.startswith("features.")}  # fmt: skip
+    _check_columns(table, mapping, roles)
+    table = _recoded(table, mapping).reset_index(drop=True)
+    ids = _categorical(table, mapping.id)
+    problems = [
+        _row_reasons(ids.isna().to_numpy(), mapping.id, "missing id", table[mapping.id]),
+        _row_reasons(
+            (ids.duplicated(keep=False) & ids.notna()).to_numpy(), mapping.id, "repeated id", ids
+        ),  # fmt: skip
+    ]
+    if mapping.cluster:
+        cluster = table[mapping.cluster]
+        problems.append(
+            _row_reasons(cluster.isna().to_numpy(), mapping.cluster, "missing", cluster)
+        )
+    for col in mapping.features.numeric:
+        bad = pd.to_numeric(table[col], errors="coerce").isna() & table[col].notna()
+        problems.append(_row_reasons(bad.to_numpy(), col, "not a number", table[col]))
+    for col in mapping.features.binary:
+        text = table[col].astype("string").str.strip().str.lower()
+        bad = text.map(_BINARY_WORDS.get, na_action="ignore").isna() & text.notna()
+        problems.append(_row_reasons(bad.to_numpy(), col, "not 0/1 or yes/no", table[col]))
+    return _joined(problems, len(table))
+
+
+def _joined(reasons: list[pd.Series], n: int) -> pd.Series:
+    out = pd.Series(pd.NA, index=range(n), dtype="string")
+    for reason in reasons:
+        out = (out + "; " + reason).fillna(out).fillna(reason)
+    return out

@@ -139,12 +139,46 @@ def _fail(message: str) -> typer.Exit:
 ConfigPath = Annotated[
     Path | None, typer.Option("--config", help="YAML config (default: configs/default.yaml).")
 ]
+DataOption = Annotated[
+    Path | None, typer.Option("--data", help="Registry folder (households, members, ...).")
+]
+MappingOption = Annotated[
+    Path | None,
+    typer.Option("--mapping", help="Dataset mapping YAML for your own household table "
+                 "(instead of --data; see configs/datasets/)."),
+]  # fmt: skip
+TableOption = Annotated[
+    Path | None,
+    typer.Option("--table", help="Household table for --mapping (default: the mapping's table)."),
+]
+
+
+def _one_input(data, mapping, table, *, data_flag: str = "--data") -> None:
+    """Exactly one of a PBDT input (--data/--prelist) and --mapping; --table only with it."""
+    if (data is None) == (mapping is None):
+        raise typer.BadParameter(
+            f"give either {data_flag} (PBDT registry) or --mapping YAML [--table FILE] "
+            f"(your own household table), not {'both' if data else 'neither'}"
+        )
+    if table is not None and mapping is None:
+        raise typer.BadParameter("--table is the household table of --mapping; add --mapping YAML")
+
+
+def _targeting_data(data, mapping, table, cfg):
+    """TargetingData from a registry folder or from a mapped household table."""
+    from .experiment import load_mapped_data, load_targeting_data
+
+    if mapping is not None:
+        return load_mapped_data(table, mapping)
+    return load_targeting_data(data, cfg)
 
 
 @app.command()
 def train(
-    data: DataDir,
     out: Annotated[Path, typer.Option("--out", help="Run folder to write.")],
+    data: DataOption = None,
+    mapping: MappingOption = None,
+    table: TableOption = None,
     config: ConfigPath = None,
     models: Annotated[
         str | None, typer.Option("--models", help="Comma-separated: pmt_ols,logit,gbm,rf,ebm,mlp.")
@@ -152,14 +186,15 @@ def train(
     tracking_uri: TrackingUri = None,
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
 ) -> None:
-    """Validate the registry, build features, fit every model with grouped CV."""
+    """Validate the registry (or mapped table), build features, fit every model with grouped CV."""
     from .config import load_config
-    from .experiment import run_training
+    from .experiment import train as train_run
     from .schema import SchemaError
 
+    _one_input(data, mapping, table)
     cfg = load_config(config).with_models(models.split(",") if models else None)
     try:
-        result = run_training(data, out, cfg)
+        result = train_run(_targeting_data(data, mapping, table, cfg), out, cfg)
     except (SchemaError, FileNotFoundError, ValueError) as err:
         raise _fail(str(err)) from None
     _print_frame(result.summary, title="Out-of-fold ranking quality (synthetic data)"
@@ -196,7 +231,9 @@ def _track(what: str, target, cfg, tracking_uri: str | None, no_track: bool, **k
 @app.command()
 def compare(
     run: RunDir,
-    data: DataDir,
+    data: DataOption = None,
+    mapping: MappingOption = None,
+    table: TableOption = None,
     quota: Annotated[
         str, typer.Option("--quota", help="'siksng' (same count as SIKS-NG), a count, or a share.")
     ] = "siksng",
@@ -211,13 +248,14 @@ def compare(
 ) -> None:
     """Every model and SIKS-NG at equal coverage, with 95% intervals; writes the report."""
     from .config import load_config
-    from .experiment import compare_and_write, load_targeting_data
+    from .experiment import compare_and_write
     from .report import console_table
     from .schema import SchemaError
 
+    _one_input(data, mapping, table)
     cfg = load_config(config)
     try:
-        targeting_data = load_targeting_data(data, cfg)
+        targeting_data = _targeting_data(data, mapping, table, cfg)
         paths, comparison = compare_and_write(
             run, targeting_data, quota=quota, by=by, bootstrap=bootstrap, seed=cfg.seed,
             weight=weight,
@@ -252,10 +290,27 @@ def _explained_features(data: Path, households: str | None):
     return household_features(hh, members, registry.areas)
 
 
+def _mapped_explained_features(mapping_path: Path, table: Path | None, households: str | None):
+    from .mapping import load_mapping, mapped_features, read_mapped_table
+
+    mapping = load_mapping(mapping_path)
+    features = mapped_features(read_mapped_table(mapping, table), mapping)
+    if households:
+        wanted = [h.strip() for h in households.split(",") if h.strip()]
+        unknown = sorted(set(wanted) - set(features.index))
+        if unknown:
+            raise ValueError(f"--households: {len(unknown)} {mapping.id} not in the table "
+                             f"(e.g. {unknown[:3]})")  # fmt: skip
+        features = features.loc[wanted]
+    return features
+
+
 @app.command()
 def explain(
     run: RunDir,
-    data: DataDir,
+    data: DataOption = None,
+    mapping: MappingOption = None,
+    table: TableOption = None,
     households: Annotated[
         str | None, typer.Option("--households", help="Comma-separated IDBDT (default: all).")
     ] = None,
@@ -276,11 +331,13 @@ def explain(
     from .schema import SchemaError
     from .scoring import load_scoring_models
 
+    _one_input(data, mapping, table)
     try:
         models, _, _ = load_scoring_models(run, model_names=[model] if model else None)
         name, fitted = next(iter(models.items()))
-        result = explain_households(fitted, _explained_features(data, households),
-                                    model_name=name, top_k=top_k)  # fmt: skip
+        features = (_mapped_explained_features(mapping, table, households) if mapping
+                    else _explained_features(data, households))  # fmt: skip
+        result = explain_households(fitted, features, model_name=name, top_k=top_k)
     except (SchemaError, FileNotFoundError, ValueError) as err:
         raise _fail(str(err)) from None
     out = out or Path(run) / f"explanations_{name}.csv"
@@ -312,8 +369,12 @@ def _quota_option(quota_file: Path | None, quota_share: float | None):
 @app.command()
 def score(
     model: Annotated[str, typer.Option("--model", help="Run folder or models:/NAME@ALIAS.")],
-    prelist: Annotated[Path, typer.Option("--prelist", help="Folder with prelist_*.* files.")],
     out: Annotated[Path, typer.Option("--out", help="Output file (.parquet/.csv/.xlsx).")],
+    prelist: Annotated[
+        Path | None, typer.Option("--prelist", help="Folder with prelist_*.* files.")
+    ] = None,
+    mapping: MappingOption = None,
+    table: TableOption = None,
     explain: Annotated[bool, typer.Option("--explain", help="Add top-k SHAP reasons.")] = False,
     top_k: TopK = 5,
     quota_file: Annotated[
@@ -330,17 +391,23 @@ def score(
     tracking_uri: TrackingUri = None,
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
 ) -> None:
-    """Score a prelist in chunks: scores, selection, verification priority, reasons, drift."""
+    """Score a prelist in chunks (or a mapped table): selection, priority, reasons, drift."""
     from .schema import SchemaError
-    from .scoring import load_scoring_models, score_prelist
+    from .scoring import load_scoring_models, score_prelist, score_table
 
+    _one_input(prelist, mapping, table, data_flag="--prelist")
     try:
         names = model_name.split(",") if model_name else None
         models, profile, uri = load_scoring_models(model, model_names=names,
                                                    tracking_uri=tracking_uri)  # fmt: skip
-        result = score_prelist(prelist, models, out, explain=explain, top_k=top_k,
-                               quota=_quota_option(quota_file, quota_share), profile=profile,
-                               chunk_size=chunk_size, restart=restart)  # fmt: skip
+        quota = _quota_option(quota_file, quota_share)
+        if mapping is not None:
+            result = score_table(table, mapping, models, out, explain=explain, top_k=top_k,
+                                 quota=quota, profile=profile)  # fmt: skip
+        else:
+            result = score_prelist(prelist, models, out, explain=explain, top_k=top_k,
+                                   quota=quota, profile=profile, chunk_size=chunk_size,
+                                   restart=restart)  # fmt: skip
     except (SchemaError, FileNotFoundError, ValueError) as err:
         raise _fail(str(err)) from None
     _report_scoring(result, list(models))

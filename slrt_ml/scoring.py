@@ -52,6 +52,7 @@ __all__ = [
     "load_scoring_models",
     "champion_name",
     "desa_quota",
+    "score_table",
 ]
 
 _AREA_KEYS = ["KDPROP", "KDKAB", "KDKEC", "KDDESA"]
@@ -252,7 +253,6 @@ def _arrow_strings(column: pd.Series):
 
 def _score_chunk(hh, members, models: dict, areas, explain: bool, top_k: int, duplicates=()):
     """(scored part, rejects part, features) of one chunk; NIK dropped after validation."""
-    from .explain import model_margin
     from .features import household_features
     from .schema import household_rejects
 
@@ -267,20 +267,26 @@ def _score_chunk(hh, members, models: dict, areas, explain: bool, top_k: int, du
     valid = hh[keep]
     own = _isin(members["IDBDT"], valid["IDBDT"]) if len(members) else np.zeros(0, bool)
     features = household_features(valid, members[own], areas)
-    main = next(iter(models.values()))
     if features.empty:
         return _empty_part(list(models)[1:], explain, top_k), rejects, features
-    if explain:
-        from .explain import reason_columns
+    part = _model_scores(features, models, explain, top_k)
+    part.insert(0, "desa", _desa_code(valid).to_numpy())
+    part.index.name = "IDBDT"
+    return part.reset_index(), rejects, features
 
+
+def _model_scores(features: pd.DataFrame, models: Mapping[str, Any], explain: bool, top_k: int):
+    """``score`` (+ ``reason_1..k``) of the main model, ``score_<name>`` of the others."""
+    from .explain import model_margin, reason_columns
+
+    main = next(iter(models.values()))
+    if explain:
         part = reason_columns(main, features, top_k=top_k).drop(columns="base_value")
     else:
         part = pd.DataFrame({"score": model_margin(main, features)}, index=features.index)
     for name, model in list(models.items())[1:]:
         part[f"score_{name}"] = model_margin(model, features)
-    part.insert(0, "desa", _desa_code(valid).to_numpy())
-    part.index.name = "IDBDT"
-    return part.reset_index(), rejects, features
+    return part
 
 
 def _empty_part(extra: list[str], explain: bool, top_k: int) -> pd.DataFrame:
@@ -389,21 +395,28 @@ def _compact(parts: Path, state: dict, extra: list[str]):
 
 def _decisions(parts: Path, state: dict, quota, extra: list[str]) -> tuple[dict, list[int]]:
     area, score, others, sizes, names = _compact(parts, state, extra)
+    return _decide(area, score, others, names, quota), sizes
+
+
+def _decide(area: np.ndarray, score: np.ndarray, others: np.ndarray, names: list[str], quota):
+    """Rank, selection and priority; ``area`` holds codes into ``names``, ``others`` one
+    score column per extra model."""
     counts = pd.Series(np.bincount(area, minlength=len(names)), index=pd.Index(names))
     quotas = desa_quota(counts, quota)
-    quota_by_code = None if quotas is None else quotas.to_numpy(np.int64)
+    # largest_remainder returns areas sorted by code: align with the codes of `area`
+    quota_by_code = None if quotas is None else quotas.reindex(counts.index).to_numpy(np.int64)
     rank, selected = _selection(score, area, quota_by_code)
     if selected is None:
         priority = np.empty(len(score), np.int64)
         priority[np.lexsort((np.arange(len(score)), -score))] = np.arange(1, len(score) + 1)
-        return {"rank_in_desa": rank, "selected": None, "priority": priority}, sizes
+        return {"rank_in_desa": rank, "selected": None, "priority": priority}
     disagreement = None
-    if extra:
-        votes = [_selection(others[:, j], area, quota_by_code)[1] for j in range(len(extra))]
+    if others.shape[1]:
+        votes = [_selection(others[:, j], area, quota_by_code)[1] for j in range(others.shape[1])]
         disagreement = np.mean([v != selected for v in votes], axis=0)
     n_in = counts.to_numpy()[area]
     priority = verification_priority(rank, quota_by_code[area], n_in, disagreement=disagreement)
-    return {"rank_in_desa": rank, "selected": selected, "priority": priority}, sizes
+    return {"rank_in_desa": rank, "selected": selected, "priority": priority}
 
 
 def _output_part(frame: pd.DataFrame, decisions: dict, start: int, stop: int, top_k, explain):
@@ -530,3 +543,86 @@ def _count_rows(path: Path) -> int:
 
     return sum(len(c) for c in iter_table_chunks(path, "households", chunksize=500_000,
                                                  columns=["IDBDT"]))  # fmt: skip
+
+
+# --- a mapped household table (bring your own table) -----------------------------------------
+
+
+def _mapped_areas(valid: pd.DataFrame, mapping: Any) -> tuple[np.ndarray, list[str]]:
+    """Area codes per household: the mapped cluster, or one area when the cluster is
+    unmapped or is the household itself (a quota per household would select by rounding)."""
+    if not mapping.cluster or mapping.cluster == mapping.id:
+        return np.zeros(len(valid), np.int64), ["all"]
+    codes, names = pd.factorize(valid[mapping.cluster].astype("string").reset_index(drop=True))
+    return codes.astype(np.int64), [str(n) for n in names]
+
+
+def _table_drift(features: pd.DataFrame, profile: dict | None, path: Path):
+    from .io import write_table
+
+    if not profile:
+        return None, ["no training feature profile in the run folder or model: drift not checked"]
+    drift = DriftAccumulator(profile)
+    drift.add(features)
+    report = drift.report()
+    notes = [f"{r.feature}: PSI {r.psi:.2f} > {PSI_WARNING}"
+             for r in report[report["large_drift"]].itertuples()]  # fmt: skip
+    return write_table(report, path), notes
+
+
+def score_table(
+    table: str | Path | pd.DataFrame,
+    mapping: Any,
+    models: Mapping[str, Any],
+    out: str | Path,
+    *,
+    explain: bool = False,
+    top_k: int = 5,
+    quota: Mapping[str, int] | float | None = None,
+    profile: dict | None = None,
+) -> ScoringResult:
+    """Score a household table through its dataset mapping (``slrt-ml score --mapping``).
+
+    ``table`` is a file (CSV/Parquet/xlsx) or a DataFrame; ``mapping`` a
+    :class:`~slrt_ml.mapping.DatasetMapping` or its YAML path. Only the id, the cluster and
+    the feature columns are needed (no label, no reference). Rows with a missing or repeated
+    id, a missing cluster or an invalid feature value go to ``<out stem>.rejects.csv``
+    (``<id>, reason``); the rest are scored by the same code as the prelist: score and
+    top-k reasons from :mod:`slrt_ml.explain`, rank, selection (``quota``: a share, or
+    cluster -> count) and verification priority per cluster (one area when the cluster is
+    unmapped or is the household id). Output columns: ``<id>, score, rank_in_area,
+    selected, priority, reason_1..k`` (+ ``score_<model>``), written atomically. Mapped
+    tables are small: the table is read and scored in memory, not streamed.
+    """
+    from .io import write_table
+    from .mapping import load_mapping, mapped_features, mapped_rejects, read_mapped_table
+
+    started, out = time.perf_counter(), Path(out)
+    mapping = mapping if hasattr(mapping, "features") else load_mapping(mapping)
+    frame = table if isinstance(table, pd.DataFrame) else read_mapped_table(mapping, table)
+    reasons = mapped_rejects(frame, mapping)
+    ok = reasons.isna().to_numpy()
+    valid = frame[ok].reset_index(drop=True)
+    rejects = pd.DataFrame({mapping.id: frame[mapping.id].astype("string").to_numpy()[~ok],
+                            "reason": reasons[~ok].to_numpy()})  # fmt: skip
+    features = mapped_features(valid, mapping)
+    if features.empty:
+        scored = _empty_part(list(models)[1:], explain, top_k).drop(columns="desa")
+        scored = scored.set_index("IDBDT")
+    else:
+        scored = _model_scores(features, models, explain, top_k)
+    area, names = _mapped_areas(valid, mapping)
+    extra = [f"score_{name}" for name in list(models)[1:]]
+    decisions = _decide(area, scored["score"].to_numpy(np.float64),
+                        scored[extra].to_numpy(np.float64), names, quota)  # fmt: skip
+    scored = scored.rename_axis("IDBDT").reset_index().assign(desa=area)
+    output = _output_part(scored, decisions, 0, len(scored), top_k, explain)
+    output = output.rename(columns={"IDBDT": mapping.id, "rank_in_desa": "rank_in_area"})
+    assert len(output) + len(rejects) == len(frame), (
+        f"scored {len(output)} + rejected {len(rejects)} != input {len(frame)} households"
+    )
+    write_table(output, out)
+    write_table(rejects, _sibling(out, "rejects"))
+    drift_path, notes = _table_drift(features, profile, _sibling(out, "drift"))
+    return ScoringResult(out, _sibling(out, "rejects"), drift_path, len(frame), len(output),
+                         len(rejects), 0, time.perf_counter() - started, 0, notes)  # fmt: skip

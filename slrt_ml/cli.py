@@ -456,8 +456,13 @@ def demo(
 
 def _print_demo(result) -> None:
     console = _console()
-    _print_frame(result.summary, title=f"SYNTHETIC registry: errors at SIKS-NG's quota "
-                 f"(95% cluster-bootstrap intervals); champion = {result.champion}")
+    headline = result.summary.set_axis(
+        ["system", "exclusion error", "95% CI", "inclusion error", "95% CI "], axis=1
+    )
+    _print_frame(headline, title=f"SYNTHETIC registry: every system selects {result.quota:,} "
+                 f"households (SIKS-NG's quota); 95% cluster-bootstrap intervals")
+    registered = f", registered as {result.registered_as}@champion" if result.registered_as else ""
+    console.print(f"champion (lowest exclusion error): [bold]{result.champion}[/]{registered}")
     s = result.scoring
     console.print(f"prelist: input {s['n_input']} = scored {s['n_scored']} + rejected "
                   f"{s['n_rejected']} ({s['households_per_second']:,.0f} households/s)")

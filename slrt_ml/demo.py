@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .config import Config, load_config
@@ -35,7 +36,9 @@ class DemoResult:
     summary: pd.DataFrame  # one row per system: errors at SIKS-NG's quota with intervals
     scoring: dict[str, Any]
     champion: str
+    quota: int  # households every system selects: as many as SIKS-NG did
     tracking_uri: str | None
+    registered_as: str | None  # the registered model name (alias "champion"), when tracked
     mlflow_runs: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -152,7 +155,8 @@ def run_demo(
     return DemoResult(
         out=out, data_dir=data_dir, run_dir=run_dir, report=paths["report"],
         scored=scored.output, explanations=explanations, summary=headline_table(comparison),
-        scoring=scored.summary(), champion=champion,
+        scoring=scored.summary(), champion=champion, quota=int(np.asarray(comparison.quota).sum()),
+        registered_as=config.tracking.registered_model_name if track else None,
         tracking_uri=tracking.resolve_tracking_uri(tracking_uri) if track else None,
         mlflow_runs=runs, timings=clock.timings,
     )

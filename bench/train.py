@@ -261,7 +261,6 @@ def model_row(r: dict) -> str:
 def cli_lines(cli: dict) -> list[str]:
     times = ", ".join(f"{name} {elapsed}" for name, elapsed in cli["per_model"].items())
     return [
-        "",
         f"**`slrt-ml train --data <{cli['households']:,} synthetic, seed 2024> --out RUN "
         f"--no-track`** (default config: six models, 5 desa-grouped folds + a final fit "
         f"each): **{cli['wall_s']:.0f} s** wall end to end, process start included (load "

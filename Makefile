@@ -25,8 +25,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check slrt_ml tests bench
 	$(BIN)/ruff format --check slrt_ml tests bench
 
-bench: $(STAMP)
+bench: $(STAMP)  # long (about an hour on 2 cores): writes bench/RESULTS.md
 	$(BIN)/python bench/synth.py
+	$(BIN)/python bench/train.py --work bench/_work/train
+	$(BIN)/python bench/compare.py
+	$(BIN)/python bench/score.py --households 1000000 --models ebm,gbm,mlp --work bench/_work/score
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -44,7 +44,6 @@ import json
 import math
 import os
 import re
-import subprocess
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
@@ -325,24 +324,13 @@ def _log_artifact(path: Path, artifact_path: str | None = None) -> None:
         mlflow.log_artifact(str(path), artifact_path)
 
 
-def _git_commit() -> str | None:
-    here = Path(__file__).resolve().parent
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
-        )
-        if done.returncode == 0:
-            return done.stdout.strip()
-    return None
-
-
 def _run_tags(manifest: Mapping[str, Any]) -> dict[str, str]:
     tags = {
         "slrt.codebook_version": manifest.get("codebook_version"),
         "slrt.seed": manifest.get("seed"),
         "slrt.package_version": manifest.get("package_version"),
         "slrt.data_digest": manifest.get("data_digest"),
-        "slrt.git_commit": manifest.get("git_commit") or _git_commit(),
+        "slrt.git_commit": manifest.get("git_commit"),  # recorded by experiment at training
         "slrt.n_households": manifest.get("dataset", {}).get("n_households"),
     }
     return {k: str(v) for k, v in tags.items() if v is not None}

@@ -466,7 +466,7 @@ def test_flow_in_the_default_local_store(registry, trained_run, tmp_path, monkey
 
 @pytest.fixture(scope="session")
 def mlflow_server_uri(tmp_path_factory):
-    from tests.mlflow_server import mlflow_server
+    from mlflow_server import mlflow_server  # tests/ is on sys.path (pytest prepend mode)
 
     with mlflow_server(tmp_path_factory.mktemp("mlflow-server")) as uri:
         yield uri

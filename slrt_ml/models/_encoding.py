@@ -118,17 +118,12 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
     def transform(self, X) -> pd.DataFrame:
         check_is_fitted(self, "sources_")
         frame = self._check_columns(as_frame(X))
-        numeric = self._numeric_block(frame)
-        if self.fill_missing:
-            missing = np.isnan(numeric)
-            numeric[missing] = np.take(self._vector(self.medians_), np.nonzero(missing)[1])
-        if self.standardize:
-            numeric = (numeric - self._vector(self.means_)) / self._vector(self.scales_)
-        blocks = [numeric.astype(np.float32)]
-        blocks += [self._encode_column(frame[c], c) for c in self.categorical_columns_]
-        return pd.DataFrame(
-            np.hstack(blocks), columns=list(self.sources_), index=frame.index, copy=False
-        )
+        out = np.zeros((len(frame), len(self.sources_)), dtype=np.float32, order=self._order())
+        out[:, : len(self.numeric_columns_)] = self._prepared_numeric(frame)
+        start = len(self.numeric_columns_)
+        for c in self.categorical_columns_:
+            start = self._encode_column(frame[c], c, out, start)
+        return pd.DataFrame(out, columns=list(self.sources_), index=frame.index, copy=False)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "sources_")
@@ -191,21 +186,50 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
     def _vector(self, per_column: dict[str, float]) -> np.ndarray:
         return np.array([per_column[c] for c in self.numeric_columns_], dtype=np.float64)
 
-    def _numeric_block(self, frame: pd.DataFrame) -> np.ndarray:
+    def _numeric_block(self, frame: pd.DataFrame) -> np.ndarray:  # fit only
         block = frame[list(self.numeric_columns_)]
         return block.to_numpy(dtype=np.float64, na_value=np.nan, copy=True).reshape(len(frame), -1)
 
-    def _encode_column(self, column: pd.Series, name: str) -> np.ndarray:
+    def _order(self) -> str:
+        """Memory layout of the encoded matrix: the one ``np.hstack`` of the column blocks
+        gave (column-major unless a one-hot block has several columns), so float32 matrix
+        products round exactly as before."""
+        wide = self.mode == "onehot" and any(len(v) > 1 for v in self.categories_.values())
+        return "C" if wide else "F"
+
+    def _prepared_numeric(self, frame: pd.DataFrame) -> np.ndarray:
+        """Numeric columns as float64 (column-major): medians filled in, standardised."""
+        numeric = np.empty((len(frame), len(self.numeric_columns_)), dtype=np.float64, order="F")
+        for i, c in enumerate(self.numeric_columns_):
+            values = frame[c].to_numpy(dtype=np.float64, na_value=np.nan)
+            if self.fill_missing:
+                values = np.where(np.isnan(values), self.medians_[c], values)
+            if self.standardize:
+                values = (values - self.means_[c]) / self.scales_[c]
+            numeric[:, i] = values
+        return numeric
+
+    def _encode_column(self, column: pd.Series, name: str, out: np.ndarray, start: int) -> int:
+        """Write the column's encoding into ``out`` from column ``start``; the next start."""
         kept = self.categories_[name]
-        codes = pd.Index(kept, dtype=object).get_indexer(_as_levels(column)) + 1  # unseen: 0
+        codes = _level_codes(column, kept)  # 1..k, unseen: 0
         if self.mode == "ordinal":
-            return codes.astype(np.float32).reshape(-1, 1)
-        onehot = np.zeros((len(codes), len(kept)), dtype=np.float32)
+            out[:, start] = codes
+            return start + 1
         rows = np.flatnonzero(codes > 0)
-        onehot[rows, codes[rows] - 1] = 1.0
+        out[rows, start + codes[rows] - 1] = 1.0
         if OTHER in kept:  # rare levels were pooled in fit: unseen ones join them
-            onehot[codes == 0, kept.index(OTHER)] = 1.0
-        return onehot
+            out[codes == 0, start + kept.index(OTHER)] = 1.0
+        return start + len(kept)
+
+
+def _level_codes(column: pd.Series, kept: list[str]) -> np.ndarray:
+    """Position + 1 of each value's level in ``kept`` (0 if not kept), as ``_as_levels``
+    would give, but looked up once per distinct value instead of once per row."""
+    codes, uniques = pd.factorize(column.astype("string"), use_na_sentinel=True)
+    levels = np.append(np.asarray(uniques, dtype=object), MISSING)  # code -1: missing
+    lookup = pd.Index(kept, dtype=object).get_indexer(levels) + 1
+    return lookup[codes]
 
 
 def _as_levels(column: pd.Series) -> np.ndarray:

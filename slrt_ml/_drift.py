@@ -71,6 +71,33 @@ def _levels(column: pd.Series) -> pd.Series:
     return column.astype(object).where(column.notna(), "__missing__").astype(str)
 
 
+def _level_counts(column: pd.Series) -> pd.Series:
+    """``_levels(column).value_counts()`` without turning every value into a Python str.
+
+    >>> _level_counts(pd.Series(["2", None, "2"], dtype="string")).to_dict()
+    {'2': 2, '__missing__': 1}
+    """
+    if not isinstance(column.dtype, pd.StringDtype):
+        return _levels(column).value_counts()
+    counts = column.value_counts(dropna=False)
+    missing = counts.index.isna()
+    if not missing.any():
+        return counts
+    labels = counts.index.astype(object).where(~missing, "__missing__")
+    return counts.set_axis(labels).groupby(level=0, sort=False).sum()
+
+
+def _bin_counts(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.bincount(np.searchsorted(edges, values, side="left"))`` over ``len(edges) + 1``
+    bins, by one vectorised comparison per edge (bin i holds edges[i-1] < v <= edges[i]).
+
+    >>> _bin_counts(np.array([1.0, 2.0]), np.array([0.5, 1.0, 1.5, 2.0, 3.0])).tolist()
+    [2, 2, 1]
+    """
+    at_or_below = [np.count_nonzero(values <= edge) for edge in edges]
+    return np.diff(np.array([0, *at_or_below, len(values)], dtype=np.int64))
+
+
 def feature_profile(features: pd.DataFrame, *, bins: int = 10) -> dict[str, dict[str, Any]]:
     """Training distribution of every feature column, for later drift checks.
 
@@ -119,15 +146,17 @@ class DriftAccumulator:
                 self._add_numeric(name, spec, features[name].to_numpy(dtype=float))
 
     def _add_numeric(self, name: str, spec: dict, values: np.ndarray) -> None:
-        edges = np.asarray(spec["edges"], dtype=float)
-        finite = values[np.isfinite(values)]
-        counts = np.bincount(np.searchsorted(edges, finite, side="left"), minlength=len(edges) + 1)
+        finite = np.isfinite(values)
+        finite = values if finite.all() else values[finite]
+        counts = _bin_counts(np.asarray(spec["edges"], dtype=float), finite)
         self.counts[name] = self.counts.get(name, 0) + counts
-        if spec["min"] is not None:
-            self.out_of_range[name] += int(((finite < spec["min"]) | (finite > spec["max"])).sum())
+        if spec["min"] is not None and len(finite):
+            if finite.min() < spec["min"] or finite.max() > spec["max"]:
+                outside = (finite < spec["min"]) | (finite > spec["max"])
+                self.out_of_range[name] += int(outside.sum())
 
     def _add_categorical(self, name: str, spec: dict, column: pd.Series) -> None:
-        counts = _levels(column).value_counts()
+        counts = _level_counts(column)
         seen = self.counts.setdefault(name, {})
         for level, count in counts.items():
             seen[level] = seen.get(level, 0) + int(count)

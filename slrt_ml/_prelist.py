@@ -74,7 +74,7 @@ class _MemberMerge:
             return pd.DataFrame()
         ids = _ids(self._buffer)
         take = (ids <= last_id).fillna(True).to_numpy(bool)
-        out, self._buffer = self._buffer[take], self._buffer[~take]
+        out, self._buffer = _split(self._buffer, take)
         return out
 
     def rest(self) -> pd.DataFrame:
@@ -101,7 +101,7 @@ def _sorted_chunks(hh_path: Path, mem_path: Path, chunk_size: int) -> Iterator[t
         last = known.iloc[-1]
         hold = (ids == last).fillna(False).to_numpy(bool)
         previous_last = last
-        head, carry = chunk[~hold], chunk[hold]
+        head, carry = _split(chunk, ~hold)
         if len(head):
             yield head, members.upto(_last_id(head))
     if carry is not None and len(carry):
@@ -110,6 +110,22 @@ def _sorted_chunks(hh_path: Path, mem_path: Path, chunk_size: int) -> Iterator[t
         rest = members.rest()
         if len(rest) and template is not None:  # members after the last household: orphans
             yield template, rest
+
+
+def _split(frame: pd.DataFrame, mask: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(frame[mask], frame[~mask])``; slices (no copy of the string columns) when the
+    selected rows are a leading block, as they are in an IDBDT-sorted file.
+
+    >>> f = pd.DataFrame({"IDBDT": ["a", "b", "c"]}, index=[5, 6, 7])
+    >>> [part.index.tolist() for part in _split(f, np.array([True, True, False]))]
+    [[5, 6], [7]]
+    >>> [part.index.tolist() for part in _split(f, np.array([True, False, True]))]
+    [[5, 7], [6]]
+    """
+    leading = int(np.count_nonzero(mask))
+    if mask[:leading].all():
+        return frame.iloc[:leading], frame.iloc[leading:]
+    return frame[mask], frame[~mask]
 
 
 def _last_id(frame: pd.DataFrame) -> str:

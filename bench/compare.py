@@ -65,7 +65,7 @@ def targeting_frame(n: int, n_clusters: int = 3000, seed: int = 0) -> pd.DataFra
 
 
 def run_one(n: int, replicates: int) -> dict:
-    from slrt_ml.evaluation import compare
+    from slrt_ml.evaluation.compare import compare
 
     frame = targeting_frame(n)
     start = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Benchmark of `slrt_ml.scoring.score_prelist`: end-to-end households/s and peak memory.
+"""Benchmark of `slrt_ml.pipeline.score.score_prelist`: end-to-end households/s and peak memory.
 
 Usage: python bench/score.py --households 1000000 --models ebm,gbm,mlp [--train 20000]
        [--work DIR] [--explain 0,1] [--chunk-size 100000]
@@ -32,7 +32,7 @@ CHILD = """
 import json, re, sys, time
 from pathlib import Path
 from slrt_ml.models import load_model
-from slrt_ml.scoring import score_prelist
+from slrt_ml.pipeline.score import score_prelist
 folder, model_dir, explain, chunk = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1", int(sys.argv[4])
 model = load_model(model_dir)
 t = time.perf_counter()
@@ -45,9 +45,9 @@ print(json.dumps({"households_per_s": round(r.n_input / (time.perf_counter() - t
 
 def _prepare(work: Path, households: int, train_size: int, names: list[str]):
     """Prelist files in ``work`` (made once per size) and its features in memory."""
-    from slrt_ml.features import household_features
-    from slrt_ml.io import read_table, write_table
-    from slrt_ml.synth import make_registry
+    from slrt_ml.data.io import read_table, write_table
+    from slrt_ml.data.synth.generator import make_registry
+    from slrt_ml.features.households import household_features
 
     stamp = work / "prelist.json"
     if not stamp.is_file() or json.loads(stamp.read_text())["households"] != households:
@@ -64,9 +64,9 @@ def _prepare(work: Path, households: int, train_size: int, names: list[str]):
 
 
 def _fitted(work: Path, name: str, train_size: int):
-    from slrt_ml.features import household_features
+    from slrt_ml.data.synth.generator import make_registry
+    from slrt_ml.features.households import household_features
     from slrt_ml.models import load_model, make_model, save_model
-    from slrt_ml.synth import make_registry
 
     folder = work / "models" / f"{name}_{train_size}"
     if (folder / "model.json").is_file():

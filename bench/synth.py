@@ -28,7 +28,7 @@ def run_one(households: int, fmt: str) -> dict:
     """Generate one registry in a child process; return time, peak RSS and SIKS-NG errors."""
     with tempfile.TemporaryDirectory() as out:
         code = (
-            "import json, sys; from slrt_ml.synth import generate_registry; "
+            "import json, sys; from slrt_ml.data.synth.generator import generate_registry; "
             f"m = generate_registry({out!r}, {households}, seed=0, fmt={fmt!r}); "
             "print(json.dumps(m['siksng_errors']))"
         )

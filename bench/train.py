@@ -3,7 +3,7 @@
     .venv/bin/python bench/train.py --work /tmp/bench_train          # 200k and 1M, all models
     .venv/bin/python bench/train.py --households 50000 --models pmt_ols --no-cli --no-record
 
-Registries are synthetic (``slrt_ml.synth.generate_registry``, seed 0) written once into
+Registries are synthetic (``slrt_ml.data.synth.generator.generate_registry``, seed 0) written once into
 ``--work`` and read back on later runs. Each size runs in a fresh process that reads the
 registry, then measures
 
@@ -73,14 +73,14 @@ def load() -> float:
 
 
 def read_registry(folder: Path) -> dict:
-    from slrt_ml.io import read_table
+    from slrt_ml.data.io import read_table
 
     return {name: read_table(folder / f"{name}.parquet", name)
             for name in ("households", "members", "areas", "truth")}  # fmt: skip
 
 
 def bench_features(registry: dict, repeat: int) -> tuple[object, dict]:
-    from slrt_ml.features import household_features
+    from slrt_ml.features.households import household_features
 
     households, members, areas = registry["households"], registry["members"], registry["areas"]
     reset_peak()
@@ -190,7 +190,7 @@ def child(folder: Path, repeat: int, models: list[str], fit_rows: int) -> dict:
 
 def registry_folder(work: Path, households: int, seed: int) -> Path:
     """A synthetic registry folder in ``work``, generated on first use."""
-    from slrt_ml.synth import generate_registry
+    from slrt_ml.data.synth.generator import generate_registry
 
     folder = work / f"registry_{households}_seed{seed}"
     if not (folder / "metadata.json").is_file():

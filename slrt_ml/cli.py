@@ -46,7 +46,7 @@ def data_synth(
     """Write a synthetic DTKS registry, SIKS-NG output, truth and prelist to OUT."""
     from rich.progress import Progress
 
-    from .synth import generate_registry, summary
+    from slrt_ml.data.synth.generator import generate_registry, summary
 
     if fmt not in ("parquet", "csv"):
         raise typer.BadParameter(f"--format must be parquet or csv, got {fmt!r}")
@@ -75,7 +75,7 @@ def data_validate(
     """Check tables against the data contract: exit 0 when valid, 1 with every problem listed."""
     from rich.console import Console
 
-    from .io import TableReadError, validate_paths
+    from slrt_ml.data.io import TableReadError, validate_paths
 
     console = Console(width=200)
     try:
@@ -113,7 +113,7 @@ def data_costa_rica(
     folds: Annotated[int, typer.Option("--folds", min=2)] = 5,
 ) -> None:
     """Costa Rica real-data run: every model against a fitted PMT scorecard at equal coverage."""
-    from .datasets import comparison_summary, costa_rica_run, summary_markdown
+    from slrt_ml.data.datasets import comparison_summary, costa_rica_run, summary_markdown
 
     names = [m.strip() for m in models.split(",") if m.strip()]
     comparison = costa_rica_run(out, train_csv=train_csv, models=names, bootstrap=bootstrap,
@@ -166,7 +166,7 @@ def _one_input(data, mapping, table, *, data_flag: str = "--data") -> None:
 
 def _targeting_data(data, mapping, table, cfg):
     """TargetingData from a registry folder or from a mapped household table."""
-    from .experiment import load_mapped_data, load_targeting_data
+    from slrt_ml.pipeline.train import load_mapped_data, load_targeting_data
 
     if mapping is not None:
         return load_mapped_data(table, mapping)
@@ -187,9 +187,9 @@ def train(
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
 ) -> None:
     """Validate the registry (or mapped table), build features, fit every model with grouped CV."""
-    from .config import load_config
-    from .experiment import train as train_run
-    from .schema import SchemaError
+    from slrt_ml.config import load_config
+    from slrt_ml.data.schema import SchemaError
+    from slrt_ml.pipeline.train import train as train_run
 
     _one_input(data, mapping, table)
     cfg = load_config(config).with_models(models.split(",") if models else None)
@@ -218,7 +218,7 @@ def _track(what: str, target, cfg, tracking_uri: str | None, no_track: bool, **k
     """Log to MLflow through `tracking`; a tracking failure never loses the run folder."""
     if no_track or not cfg.tracking.enabled:
         return
-    from . import tracking
+    from slrt_ml import tracking
 
     run_id = getattr(tracking, what)(target, tracking_uri=tracking_uri, **kw)
     uri = tracking.resolve_tracking_uri(tracking_uri)
@@ -247,10 +247,10 @@ def compare(
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
 ) -> None:
     """Every model and SIKS-NG at equal coverage, with 95% intervals; writes the report."""
-    from .config import load_config
-    from .experiment import compare_and_write
-    from .report import console_table
-    from .schema import SchemaError
+    from slrt_ml.config import load_config
+    from slrt_ml.data.schema import SchemaError
+    from slrt_ml.evaluation.report import console_table
+    from slrt_ml.pipeline.train import compare_and_write
 
     _one_input(data, mapping, table)
     cfg = load_config(config)
@@ -275,8 +275,8 @@ TopK = Annotated[int, typer.Option("--top-k", min=1, help="Reasons per household
 
 
 def _explained_features(data: Path, households: str | None):
-    from .features import household_features
-    from .io import load_registry
+    from slrt_ml.data.io import load_registry
+    from slrt_ml.features.households import household_features
 
     registry = load_registry(data)
     hh, members = registry.households, registry.members
@@ -291,7 +291,7 @@ def _explained_features(data: Path, households: str | None):
 
 
 def _mapped_explained_features(mapping_path: Path, table: Path | None, households: str | None):
-    from .mapping import load_mapping, mapped_features, read_mapped_table
+    from slrt_ml.data.mapping import load_mapping, mapped_features, read_mapped_table
 
     mapping = load_mapping(mapping_path)
     features = mapped_features(read_mapped_table(mapping, table), mapping)
@@ -326,10 +326,10 @@ def explain(
     ] = None,
 ) -> None:
     """SHAP explanations per household: tidy table, top-k reasons, optional waterfall PNG."""
-    from .explain import explain_households, plot_waterfall
-    from .io import write_table
-    from .schema import SchemaError
-    from .scoring import load_scoring_models
+    from slrt_ml.data.io import write_table
+    from slrt_ml.data.schema import SchemaError
+    from slrt_ml.explain.api import explain_households, plot_waterfall
+    from slrt_ml.pipeline.score import load_scoring_models
 
     _one_input(data, mapping, table)
     try:
@@ -392,8 +392,8 @@ def score(
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
 ) -> None:
     """Score a prelist in chunks (or a mapped table): selection, priority, reasons, drift."""
-    from .schema import SchemaError
-    from .scoring import load_scoring_models, score_prelist, score_table
+    from slrt_ml.data.schema import SchemaError
+    from slrt_ml.pipeline.score import load_scoring_models, score_prelist, score_table
 
     _one_input(prelist, mapping, table, data_flag="--prelist")
     try:
@@ -411,7 +411,7 @@ def score(
     except (SchemaError, FileNotFoundError, ValueError) as err:
         raise _fail(str(err)) from None
     _report_scoring(result, list(models))
-    from . import tracking
+    from slrt_ml import tracking
 
     if not no_track and hasattr(tracking, "log_scoring"):
         run_id = tracking.log_scoring(result.summary(), out, tracking_uri=tracking_uri,
@@ -446,8 +446,8 @@ def demo(
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
 ) -> None:
     """The main job end to end on the embedded synthetic registry (about 20,000 households)."""
-    from .config import load_config
-    from .demo import run_demo
+    from slrt_ml.config import load_config
+    from slrt_ml.pipeline.demo import run_demo
 
     result = run_demo(out, households=households, config=load_config(config),
                       tracking_uri=tracking_uri, track=not no_track)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,9 @@ __all__ = [
 ]
 
 DEFAULT_MODELS = ("pmt_ols", "logit", "gbm", "rf", "ebm", "mlp")
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+# Shipped inside the package so an installed wheel has it; configs/default.yaml is the
+# documented copy (a test checks the two are equal).
+DEFAULT_CONFIG_PATH = Path(str(resources.files("slrt_ml") / "resources" / "default.yaml"))
 
 
 class ConfigError(ValueError):

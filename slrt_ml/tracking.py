@@ -344,7 +344,7 @@ def _read_manifest(run_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: no manifest.json; log_training reads a run folder written by "
-            "`slrt-ml train --out RUN` (slrt_ml.experiment)."
+            "`slrt-ml train --out RUN` (slrt_ml.pipeline.train)."
         )
     manifest = json.loads(path.read_text())
     missing = [k for k in ("config", "models", "features") if k not in manifest]
@@ -354,7 +354,7 @@ def _read_manifest(run_dir: Path) -> dict[str, Any]:
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    from slrt_ml.io import atomic_path
+    from slrt_ml.data.io import atomic_path
 
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
@@ -438,7 +438,7 @@ def registry_records(households: pd.DataFrame, members: pd.DataFrame) -> pd.Data
 
 def _canonical(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     """Cast a records frame to the canonical dtypes of docs/CONTRACTS.md (codebook kinds)."""
-    from slrt_ml.codebook import get_codebook
+    from slrt_ml.data.codebook import get_codebook
 
     specs = get_codebook().table(table)
     out = frame.copy()
@@ -459,7 +459,7 @@ def _canonical(frame: pd.DataFrame, table: str) -> pd.DataFrame:
 
 def records_to_tables(records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The reverse of :func:`registry_records`: households and members with canonical dtypes."""
-    from slrt_ml.codebook import get_codebook
+    from slrt_ml.data.codebook import get_codebook
 
     if "members" not in records.columns:
         raise KeyError(
@@ -481,7 +481,7 @@ def records_to_tables(records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
 
 def _score_records(model: Any, records: pd.DataFrame, areas: pd.DataFrame | None) -> pd.DataFrame:
     """Features built from raw records, scored by an in-memory slrt_ml model."""
-    from slrt_ml.features import household_features
+    from slrt_ml.features.households import household_features
 
     households, members = records_to_tables(records)
     features = household_features(households, members, areas)
@@ -689,7 +689,7 @@ def log_training(
     run_dir = Path(run_dir)
     manifest = _read_manifest(run_dir)
     if areas is not None and not (run_dir / AREAS_FILE).is_file():
-        from slrt_ml.io import write_table
+        from slrt_ml.data.io import write_table
 
         write_table(areas, run_dir / AREAS_FILE)
     check_no_personal_data(manifest, where=f"{run_dir / 'manifest.json'}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from slrt_ml.codebook import get_codebook
+from slrt_ml.data.codebook import get_codebook
 
 # (Hub_KRT, Jnskel, Umur) of each member; household i gets the first 1 + i % 3 members.
 _PEOPLE = [("1", "1", 45), ("2", "2", 41), ("3", "2", 12), ("3", "1", 7)]

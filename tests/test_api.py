@@ -1,4 +1,4 @@
-"""The notebook API: lazy re-exports from ``slrt_ml`` and the in-memory helpers of ``slrt_ml.api``."""
+"""The notebook API: lazy re-exports from ``slrt_ml`` and the in-memory helpers of ``slrt_ml.pipeline.in_memory``."""
 
 from __future__ import annotations
 
@@ -11,11 +11,16 @@ import pandas as pd
 import pytest
 
 import slrt_ml
-from slrt_ml.api import compare_scores, cross_validated_scores, targeting_data, validate_registry
 from slrt_ml.config import config_from_dict
-from slrt_ml.experiment import run_comparison, train
-from slrt_ml.schema import SchemaError
-from slrt_ml.synth import generate_registry, make_registry
+from slrt_ml.data.schema import SchemaError
+from slrt_ml.data.synth.generator import generate_registry, make_registry
+from slrt_ml.pipeline.in_memory import (
+    compare_scores,
+    cross_validated_scores,
+    targeting_data,
+    validate_registry,
+)
+from slrt_ml.pipeline.train import run_comparison, train
 
 HEAVY = ("tensorflow", "mlflow", "shap", "pandas", "sklearn", "xgboost", "keras")
 

@@ -49,3 +49,13 @@ def test_models_as_comma_string_and_params():
 def test_missing_file_is_an_error(tmp_path: Path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_packaged_configs_equal_the_documented_copies():
+    from pathlib import Path
+
+    from slrt_ml.data.datasets import COSTA_RICA_MAPPING
+
+    root = Path(__file__).resolve().parents[1] / "configs"
+    assert DEFAULT_CONFIG_PATH.read_text() == (root / "default.yaml").read_text()
+    assert COSTA_RICA_MAPPING.read_text() == (root / "datasets" / "costa_rica.yaml").read_text()

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from slrt_ml.datasets import (
+from slrt_ml.data.datasets import (
     COSTA_RICA_MAPPING,
     COSTA_RICA_MEMBER,
     COSTA_RICA_WHEEL,
@@ -18,7 +18,7 @@ from slrt_ml.datasets import (
     costa_rica_run,
     read_costa_rica_members,
 )
-from slrt_ml.mapping import load_mapping, mapped_targeting_data
+from slrt_ml.data.mapping import load_mapping, mapped_targeting_data
 
 PEOPLE = [  # idhogar, parentesco1, age, female, escolari, dis, Target
     ("h1", 1, 45, 0, 9, 0, 2),

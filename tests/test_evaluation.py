@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import confusion_matrix
 
-from slrt_ml import _bootstrap
-from slrt_ml.evaluation import (
+from slrt_ml.evaluation import bootstrap as _bootstrap
+from slrt_ml.evaluation.compare import (
     SELECTION_METRICS,
     agreement_with_reference,
     agreement_with_siksng,
@@ -32,7 +32,7 @@ from slrt_ml.evaluation import (
     spearman_welfare,
     targeting_differential,
 )
-from slrt_ml.targeting import select_under_quota
+from slrt_ml.targeting.selection import select_under_quota
 
 # Eight households: 3 in the target group; the list takes 2 of them and 1 non-target.
 TARGET = [1, 1, 1, 0, 0, 0, 0, 0]

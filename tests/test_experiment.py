@@ -12,16 +12,16 @@ from typer.testing import CliRunner
 
 from slrt_ml.cli import app
 from slrt_ml.config import config_from_dict
-from slrt_ml.experiment import (
+from slrt_ml.data.synth.generator import generate_registry
+from slrt_ml.features.households import FORBIDDEN_COLUMNS
+from slrt_ml.models import load_model
+from slrt_ml.pipeline.train import (
     grouped_folds,
     load_targeting_data,
     run_comparison,
     train,
     write_comparison,
 )
-from slrt_ml.features import FORBIDDEN_COLUMNS
-from slrt_ml.models import load_model
-from slrt_ml.synth import generate_registry
 
 FAST = config_from_dict(
     {"models": ["pmt_ols", "logit"], "cv": {"folds": 3}, "compare": {"bootstrap": 50}}
@@ -100,7 +100,7 @@ def test_reloaded_models_reproduce_their_scores(trained, data):
 
 
 def test_comparison_is_reproducible_from_selections(trained, data):
-    from slrt_ml.evaluation import metrics_from_selections
+    from slrt_ml.evaluation.compare import metrics_from_selections
 
     comparison = run_comparison(trained.run_dir, data, bootstrap=50, seed=1)
     paths = write_comparison(trained.run_dir, comparison, synthetic=True)

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from slrt_ml.explain import (
+from slrt_ml.data.synth.generator import make_registry
+from slrt_ml.explain.api import (
     BASE,
     deeplift_head,
     encoded_contributions,
@@ -16,9 +17,8 @@ from slrt_ml.explain import (
     plot_waterfall,
     reason_columns,
 )
-from slrt_ml.features import household_features
+from slrt_ml.features.households import household_features
 from slrt_ml.models import make_model
-from slrt_ml.synth import make_registry
 
 SMALL = {
     "pmt_ols": {},
@@ -57,13 +57,13 @@ def test_base_plus_contributions_equals_margin(fitted, training, name):
 
 @pytest.mark.slow
 def test_keras_deeplift_is_additive(training, monkeypatch):
-    import slrt_ml.explain
+    import slrt_ml.explain.api
 
     X, poor = training
     model = make_model("mlp", SMALL["mlp"]).fit(X, poor)
     _assert_additive(model, X)
     whole = feature_contributions(model, X)
-    monkeypatch.setattr(slrt_ml.explain, "_DEEPLIFT_ROWS", 7)  # slices give the same values
+    monkeypatch.setattr(slrt_ml.explain.api, "_DEEPLIFT_ROWS", 7)  # slices give the same values
     np.testing.assert_allclose(feature_contributions(model, X), whole, atol=1e-9)
     np.testing.assert_allclose(model_margin(model, X), model.decision_function(X), atol=1e-5)
     np.testing.assert_allclose(reason_columns(model, X)["score"], model.decision_function(X),
@@ -157,7 +157,7 @@ def test_waterfall_plot_shows_base_and_final_score(fitted, training):
 
 @pytest.mark.parametrize("depth", [1, 3, 5])
 def test_tabulated_tree_shap_equals_xgboost_pred_contribs(training, depth):
-    from slrt_ml.explain import _tree_contributions
+    from slrt_ml.explain.api import _tree_contributions
 
     X, poor = training
     X = X.copy()

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from slrt_ml.codebook import CodebookError, get_codebook
-from slrt_ml.features import (
+from slrt_ml.data.codebook import CodebookError, get_codebook
+from slrt_ml.features.households import (
     CATEGORICAL_FEATURES,
     FEATURES,
     FORBIDDEN_COLUMNS,
@@ -443,7 +443,7 @@ def test_feature_columns_are_numpy_friendly(households, members):
 # ----------------------------------------------------------------------------- synthetic registry
 @pytest.fixture(scope="module")
 def registry():
-    from slrt_ml.synth import make_registry
+    from slrt_ml.data.synth.generator import make_registry
 
     return make_registry(1500, seed=2)
 

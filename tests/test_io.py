@@ -7,9 +7,9 @@ import pytest
 from conftest import make_tiny_registry
 from typer.testing import CliRunner
 
-from slrt_ml import io
 from slrt_ml.cli import app
-from slrt_ml.io import (
+from slrt_ml.data import io as io
+from slrt_ml.data.io import (
     TableReadError,
     TableWriter,
     atomic_path,
@@ -20,7 +20,7 @@ from slrt_ml.io import (
     read_table,
     write_table,
 )
-from slrt_ml.schema import SchemaError, validate_table
+from slrt_ml.data.schema import SchemaError, validate_table
 
 
 def _write_registry(folder, registry, suffix=".parquet"):
@@ -287,7 +287,7 @@ def test_cli_validate_unreadable_input_is_an_error_not_a_traceback(tmp_path):
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_synthetic_registry_folder_loads_and_validates(tmp_path, fmt):
-    from slrt_ml.synth import generate_registry
+    from slrt_ml.data.synth.generator import generate_registry
 
     generate_registry(tmp_path, households=300, seed=5, fmt=fmt)
     registry = load_registry(tmp_path)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from slrt_ml.mapping import (
+from slrt_ml.data.mapping import (
     STANDARD_SLICES,
     MappingError,
     compare_with_reference,
@@ -282,14 +282,14 @@ def test_fitted_reference_is_out_of_fold_and_selects_the_poor_share():
     expected = fitted_reference_scores(data.features, data.poor, data.groups, folds=3, seed=1)
     np.testing.assert_allclose(frame["pmt_scorecard_score"], expected)
     assert data.extra["reference_fitted"] == {"model": "pmt_ols", "folds": 3, "seed": 1}
-    from slrt_ml.evaluation import roc_auc
+    from slrt_ml.evaluation.compare import roc_auc
 
     assert roc_auc(frame["poor"], frame["pmt_scorecard_score"]) > 0.7
 
 
 def test_mapped_data_trains_and_compares_through_the_shared_code(tmp_path: Path):
     from slrt_ml.config import config_from_dict
-    from slrt_ml.experiment import run_comparison, train, write_comparison
+    from slrt_ml.pipeline.train import run_comparison, train, write_comparison
 
     data = mapped_targeting_data(_survey(), _fitted_mapping())
     config = config_from_dict(

@@ -11,9 +11,9 @@ import yaml
 from typer.testing import CliRunner
 
 from slrt_ml.cli import app
-from slrt_ml.experiment import load_mapped_data
-from slrt_ml.mapping import MappingError, load_mapping, mapping_digest
-from slrt_ml.scoring import score_table
+from slrt_ml.data.mapping import MappingError, load_mapping, mapping_digest
+from slrt_ml.pipeline.score import score_table
+from slrt_ml.pipeline.train import load_mapped_data
 
 runner = CliRunner()
 
@@ -167,7 +167,7 @@ def test_score_with_the_mapping_scores_valid_rows_and_rejects_the_rest(trained):
 
 
 def test_score_table_selects_the_top_of_each_cluster_at_its_quota(trained):
-    from slrt_ml.scoring import load_scoring_models
+    from slrt_ml.pipeline.score import load_scoring_models
 
     models, _, _ = load_scoring_models(trained["run"], model_names=["pmt_ols", "logit"])
     table = _survey(n=90, seed=10)

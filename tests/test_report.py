@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from test_evaluation import targeting_frame  # the same small frame as the evaluation tests
 
-from slrt_ml.evaluation import compare
-from slrt_ml.report import (
+from slrt_ml.evaluation.compare import compare
+from slrt_ml.evaluation.report import (
     SYNTHETIC_BANNER,
     console_table,
     render_html,

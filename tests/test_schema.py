@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import make_tiny_registry
 
-from slrt_ml.schema import (
+from slrt_ml.data.schema import (
     SchemaError,
     household_rejects,
     validate_areas,
@@ -234,7 +234,7 @@ def test_household_rejects_raise_on_missing_columns(tiny):
 
 
 def test_synthetic_registry_validates():
-    from slrt_ml.synth import make_registry
+    from slrt_ml.data.synth.generator import make_registry
 
     registry = make_registry(households=300, seed=3)
     households = validate_households(registry["households"])

@@ -9,19 +9,19 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from slrt_ml import scoring
-from slrt_ml._drift import DriftAccumulator, feature_profile, population_stability_index
 from slrt_ml.cli import app
-from slrt_ml.features import household_features
-from slrt_ml.io import write_table
+from slrt_ml.data.io import write_table
+from slrt_ml.data.synth.generator import make_registry
+from slrt_ml.features.drift import DriftAccumulator, feature_profile, population_stability_index
+from slrt_ml.features.households import household_features
 from slrt_ml.models import make_model, save_model
-from slrt_ml.scoring import (
+from slrt_ml.pipeline import score as scoring
+from slrt_ml.pipeline.score import (
     desa_quota,
     rank_within_area,
     score_prelist,
     verification_priority,
 )
-from slrt_ml.synth import make_registry
 
 
 @pytest.fixture(scope="module")

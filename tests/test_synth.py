@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from slrt_ml import schema
 from slrt_ml.cli import app
-from slrt_ml.codebook import get_codebook
-from slrt_ml.synth import (
+from slrt_ml.data import schema as schema
+from slrt_ml.data.codebook import get_codebook
+from slrt_ml.data.synth.generator import (
     POVERTY_LINES,
     SynthParameters,
     generate_registry,

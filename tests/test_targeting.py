@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from slrt_ml.targeting import (
+from slrt_ml.targeting.selection import (
     QuotaShortfallWarning,
     largest_remainder,
     quota_from,

@@ -2,7 +2,7 @@
 
 The flow runs twice: against the default local store (SQLite in a temporary working
 folder) and against a real ``mlflow server`` (tests/mlflow_server.py). Run folders are
-written by ``slrt_ml.experiment.train`` with real fitted ``logit`` and ``pmt_ols`` models.
+written by ``slrt_ml.pipeline.train.train`` with real fitted ``logit`` and ``pmt_ols`` models.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from slrt_ml import tracking
-from slrt_ml.codebook import get_codebook
+from slrt_ml.data.codebook import get_codebook
 from slrt_ml.tracking import PersonalDataError, check_no_personal_data
 
 # --- a small registry with real-looking NIKs ----------------------------------------------
@@ -162,8 +162,8 @@ def registry() -> types.SimpleNamespace:
 @pytest.fixture(scope="module")
 def trained_run(registry, tmp_path_factory) -> Path:
     """A run folder written by experiment.train (real logit and pmt_ols) plus compare outputs."""
-    from slrt_ml import experiment
     from slrt_ml.config import config_from_dict
+    from slrt_ml.pipeline import train as experiment
 
     run_dir = tmp_path_factory.mktemp("runs") / "run-1"
     data = experiment.registry_targeting_data(registry)
@@ -374,7 +374,7 @@ def _check_comparison_run(client, run_ids: dict[str, str]) -> None:
 def _check_champion_scores(registry, run_dir: Path, tracking_uri: str) -> None:
     import mlflow
 
-    from slrt_ml.features import household_features
+    from slrt_ml.features.households import household_features
     from slrt_ml.models import load_model
 
     in_memory = load_model(run_dir / "models" / "pmt_ols")

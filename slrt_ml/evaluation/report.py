@@ -1,4 +1,4 @@
-"""Render a :class:`~slrt_ml.evaluation.Comparison` as Markdown, self-contained HTML or a rich table.
+"""Render a :class:`~slrt_ml.evaluation.compare.Comparison` as Markdown, self-contained HTML or a rich table.
 
 Every heading and label names the comparison's reference system: ``"SIKS-NG"`` for a
 PBDT registry (``reference="siksng"``), else the reference's own name (e.g.
@@ -22,7 +22,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from slrt_ml.evaluation import Comparison
+    from slrt_ml.evaluation.compare import Comparison
 
 __all__ = [
     "SYNTHETIC_BANNER",

@@ -1,7 +1,7 @@
 """The data contract: validate household, member, area, SIKS-NG and truth tables.
 
 Column rules (required columns, dtypes, code lists, ranges, area-code and NIK formats,
-unique IDBDT) come from the codebook's :class:`~slrt_ml.codebook.ColumnSpec` and are
+unique IDBDT) come from the codebook's :class:`~slrt_ml.data.codebook.ColumnSpec` and are
 checked with pandera, lazily, so every failure is collected. Rules between rows and tables
 (members' households exist, one head per household, ``Jumlah_ART`` equals the member count,
 NIK birth date and sex) are vectorised pandas checks feeding the same list. A table with
@@ -17,7 +17,7 @@ masked NIK (region digits + ``**********``), never the number itself.
 >>> validate_truth(hh.assign(poor=[2]), file="truth.csv")
 Traceback (most recent call last):
 ...
-slrt_ml.schema.SchemaError: truth.csv: 1 problem(s)
+slrt_ml.data.schema.SchemaError: truth.csv: 1 problem(s)
   - column poor, rule 'flag 0/1': 1 row(s); examples (IDBDT=value): A1='2'. Hint: poor must be 0 or 1 (poor by the truth)
 """
 
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .codebook import AREA_CODE_WIDTHS, DEFAULT_VERSION, ColumnSpec, get_codebook
+from slrt_ml.data.codebook import AREA_CODE_WIDTHS, DEFAULT_VERSION, ColumnSpec, get_codebook
 
 __all__ = [
     "TABLE_KINDS",
@@ -198,7 +198,7 @@ def _column_checks(spec: ColumnSpec, version: str) -> list[tuple[object, str, st
                 pa.Check.isin(allowed),
                 "code list",
                 f"{name} ({gloss}) takes the {version} {what} {', '.join(allowed)}; "
-                "recode the value (see slrt_ml.codebook)",
+                "recode the value (see slrt_ml.data.codebook)",
             )
         ]
     if spec.kind == "area":

@@ -18,8 +18,8 @@ from types import TracebackType
 
 import pandas as pd
 
-from .codebook import DEFAULT_VERSION
-from .schema import Problem, SchemaError, column_specs, validate_table
+from slrt_ml.data.codebook import DEFAULT_VERSION
+from slrt_ml.data.schema import Problem, SchemaError, column_specs, validate_table
 
 __all__ = [
     "TABLE_SUFFIXES",
@@ -367,7 +367,7 @@ def read_table(
 
     Code, id, area, NIK and text columns come back as dtype ``string`` exactly as stored
     ("073" stays "073"); numbers are parsed by the reader and checked later by
-    :mod:`slrt_ml.schema`. ``table`` is the kind (``households``, ``members``, ``areas``,
+    :mod:`slrt_ml.data.schema`. ``table`` is the kind (``households``, ``members``, ``areas``,
     ``siksng``, ``truth``).
     """
     path = Path(path)
@@ -497,7 +497,7 @@ def load_prelist(
     """Read ``prelist_households.*`` and ``prelist_members.*`` of a folder.
 
     Not validated by default: batch scoring keeps the valid households and writes the rest
-    to a rejects file (:func:`slrt_ml.schema.household_rejects`), so one bad row must not
+    to a rejects file (:func:`slrt_ml.data.schema.household_rejects`), so one bad row must not
     stop the read. ``validate=True`` checks both tables and raises on any problem.
     """
     folder = Path(folder)

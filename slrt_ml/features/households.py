@@ -52,7 +52,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from slrt_ml._feature_catalogue import (
+from slrt_ml.data.codebook import CodebookError, decode_yes_no, get_codebook
+from slrt_ml.features.catalogue import (
     _ASSETS,
     _DAYA_WATT,
     _HEAD_CATEGORIES,
@@ -77,7 +78,6 @@ from slrt_ml._feature_catalogue import (
     FeatureInfo,
     describe_answer,
 )
-from slrt_ml.codebook import CodebookError, decode_yes_no, get_codebook
 
 __all__ = [
     "FeatureInfo",
@@ -105,7 +105,7 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], file: str) -> None:
     if missing:
         raise FeatureError(
             f"{file}: missing column(s) {missing}; features need the PBDT 2015 columns "
-            f"(see slrt_ml.codebook); read the table with slrt_ml.io.read_table"
+            f"(see slrt_ml.data.codebook); read the table with slrt_ml.data.io.read_table"
         )
 
 
@@ -171,7 +171,7 @@ def _check_codes(coded: _Coded, columns: tuple[str, ...], table: str, file: str)
         raise FeatureError(
             f"{file}: "
             + "; ".join(problems)
-            + "; fix the codes or validate the table with slrt_ml.schema first"
+            + "; fix the codes or validate the table with slrt_ml.data.schema first"
         )
 
 
@@ -185,7 +185,7 @@ def _household_ids(households: pd.DataFrame) -> pd.Index:
         dup = ids[ids.duplicated()].unique()[:5].tolist()
         raise FeatureError(
             f"households: IDBDT must be unique; {len(dup)}+ duplicated, e.g. {dup}; "
-            "drop the duplicates (slrt_ml.schema.validate_households lists them)"
+            "drop the duplicates (slrt_ml.data.schema.validate_households lists them)"
         )
     return ids
 

@@ -3,14 +3,14 @@ illness, schooling consistent with age, work and NIK; and the stale copy SIKS-NG
 
 Everything is vectorised over a chunk: a member row is identified by its household index
 ``hh`` (sorted), and columns are integer codes of the PBDT 2015 codebook (0 or -1 where a
-nullable item does not apply); :mod:`slrt_ml.synth` turns them into string codes.
+nullable item does not apply); :mod:`slrt_ml.data.synth.generator` turns them into string codes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from slrt_ml._synth_draws import by_household, choice, choice_rows, cut
+from slrt_ml.data.synth.draws import by_household, choice, choice_rows, cut
 
 REFERENCE_DATE = "2024-06-30"
 

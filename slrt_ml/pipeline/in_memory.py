@@ -1,13 +1,13 @@
 """Small conveniences for notebooks: the CLI's stages on tables held in memory.
 
 The CLI reads a registry folder and writes a run folder. In a notebook it is often handier
-to keep everything in memory: validate the tables :func:`slrt_ml.synth.make_registry`
-returned (or your own frames), build the :class:`~slrt_ml.experiment.TargetingData`,
+to keep everything in memory: validate the tables :func:`slrt_ml.data.synth.generator.make_registry`
+returned (or your own frames), build the :class:`~slrt_ml.pipeline.train.TargetingData`,
 score households out of fold and compare them with SIKS-NG at equal coverage, without
 touching disk. Every function here calls the same code as the CLI
-(:mod:`slrt_ml.schema`, :mod:`slrt_ml.experiment`, :mod:`slrt_ml.evaluation`).
+(:mod:`slrt_ml.data.schema`, :mod:`slrt_ml.pipeline.train`, :mod:`slrt_ml.evaluation.compare`).
 
->>> from slrt_ml.synth import make_registry
+>>> from slrt_ml.data.synth.generator import make_registry
 >>> data = targeting_data(make_registry(households=300, seed=1))
 >>> scores = cross_validated_scores(data, ["logit"], folds=3)
 >>> list(scores.columns)
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .codebook import DEFAULT_VERSION
+from slrt_ml.data.codebook import DEFAULT_VERSION
 
 __all__ = ["validate_registry", "targeting_data", "cross_validated_scores", "compare_scores"]
 
@@ -35,13 +35,13 @@ _OPTIONAL_TABLES = ("areas", "siksng", "truth")
 
 
 def validate_registry(tables: Mapping[str, Any], *, version: str = DEFAULT_VERSION) -> Any:
-    """Validate registry tables held in memory; returns an :class:`slrt_ml.io.Registry`.
+    """Validate registry tables held in memory; returns an :class:`slrt_ml.data.io.Registry`.
 
     ``tables`` maps table names (``households``, ``members`` and optionally ``areas``,
     ``siksng``, ``truth``; other keys such as ``prelist_*`` are ignored, ``metadata`` is
-    kept) to DataFrames, e.g. the output of :func:`slrt_ml.synth.make_registry`. Every
-    problem of every table is raised at once as one :class:`slrt_ml.schema.SchemaError`,
-    as :func:`slrt_ml.io.load_registry` does for a folder.
+    kept) to DataFrames, e.g. the output of :func:`slrt_ml.data.synth.generator.make_registry`. Every
+    problem of every table is raised at once as one :class:`slrt_ml.data.schema.SchemaError`,
+    as :func:`slrt_ml.data.io.load_registry` does for a folder.
 
     >>> import pandas as pd
     >>> validate_registry({"households": pd.DataFrame()})
@@ -49,8 +49,8 @@ def validate_registry(tables: Mapping[str, Any], *, version: str = DEFAULT_VERSI
     ...
     KeyError: "validate_registry needs the tables 'households' and 'members'; got ['households'] (pass the dict make_registry returns, or your own frames under these names)"
     """
-    from .io import Registry
-    from .schema import SchemaError, validate_table
+    from slrt_ml.data.io import Registry
+    from slrt_ml.data.schema import SchemaError, validate_table
 
     missing = [name for name in _REQUIRED_TABLES if name not in tables]
     if missing:
@@ -81,14 +81,14 @@ def validate_registry(tables: Mapping[str, Any], *, version: str = DEFAULT_VERSI
 
 
 def targeting_data(source: Any, *, elderly_age: int = 60) -> Any:
-    """The :class:`~slrt_ml.experiment.TargetingData` of a registry, from wherever it is.
+    """The :class:`~slrt_ml.pipeline.train.TargetingData` of a registry, from wherever it is.
 
-    ``source`` is a registry folder (read and validated by :func:`slrt_ml.io.load_registry`),
-    an already loaded :class:`slrt_ml.io.Registry`, or a dict of tables (validated by
+    ``source`` is a registry folder (read and validated by :func:`slrt_ml.data.io.load_registry`),
+    an already loaded :class:`slrt_ml.data.io.Registry`, or a dict of tables (validated by
     :func:`validate_registry`). Training and comparison need ``siksng`` and ``truth``.
     """
-    from .experiment import registry_targeting_data
-    from .io import Registry, load_registry
+    from slrt_ml.data.io import Registry, load_registry
+    from slrt_ml.pipeline.train import registry_targeting_data
 
     if isinstance(source, str | Path):
         registry = load_registry(source)
@@ -116,10 +116,10 @@ def cross_validated_scores(
 
     Folds are grouped by desa (``data.groups``), exactly as ``slrt-ml train`` does, so
     every household is scored by a model that never saw its village. Nothing is written;
-    use :func:`slrt_ml.experiment.train` for a run folder with the fitted models.
+    use :func:`slrt_ml.pipeline.train.train` for a run folder with the fitted models.
     """
-    from .config import config_from_dict
-    from .experiment import grouped_folds, out_of_fold_scores
+    from slrt_ml.config import config_from_dict
+    from slrt_ml.pipeline.train import grouped_folds, out_of_fold_scores
 
     config = config_from_dict({
         "seed": seed, "models": list(models), "cv": {"folds": folds},
@@ -165,10 +165,10 @@ def compare_scores(
 
     ``scores``: a frame like :func:`cross_validated_scores` returns (``IDBDT`` in
     ``data.frame`` order + one column per system) or a dict name -> one score per
-    household. Returns the evaluation's :class:`~slrt_ml.evaluation.Comparison`, as
+    household. Returns the evaluation's :class:`~slrt_ml.evaluation.compare.Comparison`, as
     ``slrt-ml compare`` computes it (paired bootstrap over desa).
     """
-    from .mapping import compare_with_reference
+    from slrt_ml.data.mapping import compare_with_reference
 
     columns = _score_columns(data, scores)
     frame = data.frame.assign(**columns)

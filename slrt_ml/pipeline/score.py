@@ -1,9 +1,9 @@
 """Batch scoring of the prelist before field verification: who to include, who to check first, why.
 
 :func:`score_prelist` streams the prelist in chunks of households (members alongside, see
-:mod:`slrt_ml._prelist`): each chunk is validated (bad households go to the rejects file
+:mod:`slrt_ml.data.prelist`): each chunk is validated (bad households go to the rejects file
 with a readable reason, the rest go on), turned into features, scored, explained (with
-``explain=True``: exact top-k reasons from :mod:`slrt_ml.explain`) and counted into the
+``explain=True``: exact top-k reasons from :mod:`slrt_ml.explain.api`) and counted into the
 drift report. Each finished chunk is saved as a part file in ``<out>.parts/`` with a
 small manifest, so a rerun after a crash resumes where it stopped (``restart=True``
 starts clean); the parts are combined at the end and the folder removed.
@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._drift import PSI_WARNING, DriftAccumulator
+from slrt_ml.features.drift import PSI_WARNING, DriftAccumulator
 
 __all__ = [
     "ScoringResult",
@@ -154,13 +154,13 @@ def desa_quota(
     share = float(quota)
     if not 0 <= share <= 1:
         raise ValueError(f"quota share must be in [0, 1], got {share}")
-    from .targeting import largest_remainder
+    from slrt_ml.targeting.selection import largest_remainder
 
     return largest_remainder(round(share * int(counts.sum())), counts).astype("int64")
 
 
 def _selection(score: np.ndarray, area: np.ndarray, quota_by_code: np.ndarray | None):
-    from .targeting import select_under_quota
+    from slrt_ml.targeting.selection import select_under_quota
 
     rank = rank_within_area(score, area)
     if quota_by_code is None:
@@ -181,7 +181,7 @@ def champion_name(run_dir: str | Path, manifest: Mapping[str, Any]) -> str:
     comparison = Path(run_dir) / "comparison.csv"
     models = list(manifest.get("models", []))
     if comparison.is_file():
-        from .tracking import select_champion
+        from slrt_ml.tracking import select_champion
 
         return select_champion(pd.read_csv(comparison), models or None)
     if not models:
@@ -197,10 +197,10 @@ def load_scoring_models(
     ``source`` is a run folder or a registry URI ``models:/NAME@ALIAS``. From a run folder
     the main model is the first of ``model_names``, else the champion.
     """
-    from .models import load_model
+    from slrt_ml.models import load_model
 
     if str(source).startswith("models:/"):
-        from .tracking import load_registered_model
+        from slrt_ml.tracking import load_registered_model
 
         model = load_registered_model(str(source), tracking_uri=tracking_uri)
         return {model.name: model}, getattr(model, "feature_profile_", None), str(source)
@@ -253,8 +253,8 @@ def _arrow_strings(column: pd.Series):
 
 def _score_chunk(hh, members, models: dict, areas, explain: bool, top_k: int, duplicates=()):
     """(scored part, rejects part, features) of one chunk; NIK dropped after validation."""
-    from .features import household_features
-    from .schema import household_rejects
+    from slrt_ml.data.schema import household_rejects
+    from slrt_ml.features.households import household_features
 
     rejects = household_rejects(hh, members)
     repeated = _isin(hh["IDBDT"], duplicates) & ~_isin(hh["IDBDT"], rejects["IDBDT"])
@@ -277,7 +277,7 @@ def _score_chunk(hh, members, models: dict, areas, explain: bool, top_k: int, du
 
 def _model_scores(features: pd.DataFrame, models: Mapping[str, Any], explain: bool, top_k: int):
     """``score`` (+ ``reason_1..k``) of the main model, ``score_<name>`` of the others."""
-    from .explain import model_margin, reason_columns
+    from slrt_ml.explain.api import model_margin, reason_columns
 
     main = next(iter(models.values()))
     if explain:
@@ -318,14 +318,14 @@ def _open_parts(parts: Path, signature: dict, restart: bool) -> dict[str, Any]:
 
 
 def _save_parts_manifest(parts: Path, state: dict) -> None:
-    from .io import atomic_path
+    from slrt_ml.data.io import atomic_path
 
     with atomic_path(parts / _PART_MANIFEST) as tmp:
         tmp.write_text(json.dumps(state), encoding="utf-8")
 
 
 def _save_part(parts: Path, index: int, scored, rejects, drift_state, state: dict) -> None:
-    from .io import write_table
+    from slrt_ml.data.io import write_table
 
     write_table(scored, parts / f"scored-{index:05d}.parquet")
     write_table(rejects, parts / f"rejects-{index:05d}.parquet")
@@ -344,7 +344,7 @@ def _progress(enabled: bool):
 
 
 def _run_chunks(hh_path, mem_path, parts, state, models, areas, profile, opts) -> int:
-    from ._prelist import UnsortedPrelist, duplicated_ids, prelist_chunks
+    from slrt_ml.data.prelist import UnsortedPrelist, duplicated_ids, prelist_chunks
 
     done = set(state["done"])
     duplicates = set() if state["sorted_input"] else duplicated_ids(hh_path, opts["chunk_size"])
@@ -433,7 +433,7 @@ def _output_part(frame: pd.DataFrame, decisions: dict, start: int, stop: int, to
 
 
 def _combine(parts, state, out: Path, decisions, sizes, top_k, explain) -> int:
-    from .io import TableWriter
+    from slrt_ml.data.io import TableWriter
 
     start = 0
     with TableWriter(out) as writer:
@@ -448,7 +448,7 @@ def _combine(parts, state, out: Path, decisions, sizes, top_k, explain) -> int:
 
 
 def _rejects(parts: Path, state: dict, path: Path) -> tuple[int, int]:
-    from .io import write_table
+    from slrt_ml.data.io import write_table
 
     frames = [pd.read_parquet(p) for p in _part_files(parts, "rejects", state)]
     rejects = pd.concat(frames) if frames else pd.DataFrame(columns=["IDBDT", "reason"])
@@ -458,7 +458,7 @@ def _rejects(parts: Path, state: dict, path: Path) -> tuple[int, int]:
 
 
 def _drift_report(parts: Path, state: dict, profile, path: Path):
-    from .io import write_table
+    from slrt_ml.data.io import write_table
 
     if not profile:
         return None, ["no training feature profile in the run folder or model: drift not checked"]
@@ -479,7 +479,7 @@ def _sibling(out: Path, what: str) -> Path:
 
 
 def _prelist_paths(folder: Path) -> tuple[Path, Path, Path | None]:
-    from .io import TableReadError, find_table
+    from slrt_ml.data.io import TableReadError, find_table
 
     try:
         hh, mem = find_table(folder, "prelist_households"), find_table(folder, "prelist_members")
@@ -511,7 +511,7 @@ def score_prelist(
     others only vote for the priority. ``quota``: desa code (10 digits) -> count, a share,
     or None. ``profile``: the training feature profile for the drift report.
     """
-    from .io import read_table
+    from slrt_ml.data.io import read_table
 
     started = time.perf_counter()
     out, folder = Path(out), Path(prelist)
@@ -539,7 +539,7 @@ def score_prelist(
 
 
 def _count_rows(path: Path) -> int:
-    from .io import iter_table_chunks
+    from slrt_ml.data.io import iter_table_chunks
 
     return sum(len(c) for c in iter_table_chunks(path, "households", chunksize=500_000,
                                                  columns=["IDBDT"]))  # fmt: skip
@@ -558,7 +558,7 @@ def _mapped_areas(valid: pd.DataFrame, mapping: Any) -> tuple[np.ndarray, list[s
 
 
 def _table_drift(features: pd.DataFrame, profile: dict | None, path: Path):
-    from .io import write_table
+    from slrt_ml.data.io import write_table
 
     if not profile:
         return None, ["no training feature profile in the run folder or model: drift not checked"]
@@ -584,18 +584,23 @@ def score_table(
     """Score a household table through its dataset mapping (``slrt-ml score --mapping``).
 
     ``table`` is a file (CSV/Parquet/xlsx) or a DataFrame; ``mapping`` a
-    :class:`~slrt_ml.mapping.DatasetMapping` or its YAML path. Only the id, the cluster and
+    :class:`~slrt_ml.data.mapping.DatasetMapping` or its YAML path. Only the id, the cluster and
     the feature columns are needed (no label, no reference). Rows with a missing or repeated
     id, a missing cluster or an invalid feature value go to ``<out stem>.rejects.csv``
     (``<id>, reason``); the rest are scored by the same code as the prelist: score and
-    top-k reasons from :mod:`slrt_ml.explain`, rank, selection (``quota``: a share, or
+    top-k reasons from :mod:`slrt_ml.explain.api`, rank, selection (``quota``: a share, or
     cluster -> count) and verification priority per cluster (one area when the cluster is
     unmapped or is the household id). Output columns: ``<id>, score, rank_in_area,
     selected, priority, reason_1..k`` (+ ``score_<model>``), written atomically. Mapped
     tables are small: the table is read and scored in memory, not streamed.
     """
-    from .io import write_table
-    from .mapping import load_mapping, mapped_features, mapped_rejects, read_mapped_table
+    from slrt_ml.data.io import write_table
+    from slrt_ml.data.mapping import (
+        load_mapping,
+        mapped_features,
+        mapped_rejects,
+        read_mapped_table,
+    )
 
     started, out = time.perf_counter(), Path(out)
     mapping = mapping if hasattr(mapping, "features") else load_mapping(mapping)

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import warnings
 import zipfile
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +59,8 @@ COSTA_RICA_REQUIREMENT = "tid-costa-rica-poverty-prediction==0.0.3"
 COSTA_RICA_WHEEL = "tid_costa_rica_poverty_prediction-0.0.3-py3-none-any.whl"
 COSTA_RICA_MEMBER = "cr_analysis/datasets/raw/train.csv"
 COSTA_RICA_SHA256 = "8f2f060d81613c467197616784033da8864986aa2d89318393e496bb9961c2c5"
-COSTA_RICA_MAPPING = (
-    Path(__file__).resolve().parent.parent / "configs" / "datasets" / "costa_rica.yaml"
-)
+# Shipped inside the package; configs/datasets/costa_rica.yaml is the documented copy.
+COSTA_RICA_MAPPING = Path(str(resources.files("slrt_ml") / "resources" / "costa_rica.yaml"))
 COSTA_RICA_MODELS = ("pmt_ols", "logit", "gbm", "ebm")
 
 REGIONS = {
@@ -333,12 +333,12 @@ def costa_rica_data(
     cache: str | Path | None = None,
     mapping: str | Path | None = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """The Costa Rica data as :class:`~slrt_ml.experiment.TargetingData`, and its info.
+    """The Costa Rica data as :class:`~slrt_ml.pipeline.train.TargetingData`, and its info.
 
     Fetches (or reads ``train_csv``), aggregates to households, applies the mapping
     (default ``configs/datasets/costa_rica.yaml``) and fits the reference PMT scorecard.
     """
-    from .mapping import load_mapping, mapped_targeting_data
+    from slrt_ml.data.mapping import load_mapping, mapped_targeting_data
 
     members, source = read_costa_rica_members(train_csv, cache=cache)
     households, info = costa_rica_households(members)
@@ -367,7 +367,7 @@ def costa_rica_config(
     model_params: dict[str, dict] | None = None,
 ) -> Any:
     """Training settings for the Costa Rica run (grouped CV; households are the clusters)."""
-    from .config import config_from_dict
+    from slrt_ml.config import config_from_dict
 
     params = {**COSTA_RICA_MODEL_PARAMS, **(model_params or {})}
     return config_from_dict(
@@ -388,8 +388,8 @@ def _save_comparison(run_dir: Path, comparison: Any, info: dict[str, Any]) -> No
     """The run folder's comparison files and reports (real data: no synthetic banner)."""
     import json
 
-    from .experiment import write_comparison
-    from .io import atomic_path, write_table
+    from slrt_ml.data.io import atomic_path, write_table
+    from slrt_ml.pipeline.train import write_comparison
 
     write_comparison(run_dir, comparison, synthetic=False, title=COSTA_RICA_TITLE)
     write_table(comparison.slices, run_dir / "slices.csv")
@@ -417,9 +417,9 @@ def costa_rica_run(
     (``bootstrap`` replicates; households are the clusters). Writes the run folder ``out``
     (models, ``oof_scores.parquet``, ``comparison.csv``, ``selections.parquet``,
     ``report.md``, ``report.html``, ``slices.csv``, ``costa_rica.json``) and returns the
-    :class:`~slrt_ml.evaluation.Comparison`.
+    :class:`~slrt_ml.evaluation.compare.Comparison`.
     """
-    from .experiment import run_comparison, train
+    from slrt_ml.pipeline.train import run_comparison, train
 
     data, info = costa_rica_data(train_csv, cache=cache)
     config = costa_rica_config(models, folds=folds, seed=seed, model_params=model_params)

@@ -4,7 +4,7 @@ A mapping (``configs/datasets/*.yaml``) names the household id, the area/cluster
 weight (household size), the poor label and/or welfare, the reference system's score or
 flag (or asks for a fitted PMT scorecard), the group slices, and which columns are
 numeric, categorical or binary features. :func:`mapped_targeting_data` turns a table and
-its mapping into the same :class:`~slrt_ml.experiment.TargetingData` a PBDT registry
+its mapping into the same :class:`~slrt_ml.pipeline.train.TargetingData` a PBDT registry
 gives, so training, comparison, explanation and scoring run through the same code.
 
 In mapping mode there are no PKH components: every household is eligible and the target
@@ -25,7 +25,7 @@ is its poor label.
 >>> mapping_from_dict({"name": "toy", "id": "hh", "lable": "poor"})  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-slrt_ml.mapping.MappingError: mapping: unknown key 'lable'; known keys: name, id, ...
+slrt_ml.data.mapping.MappingError: mapping: unknown key 'lable'; known keys: name, id, ...
 """
 
 from __future__ import annotations
@@ -515,8 +515,8 @@ def fitted_reference_scores(
     every other model. ``pmt_ols`` regresses log welfare when it is known, else it is a
     linear probability model of the poor label.
     """
-    from .experiment import grouped_folds
-    from .models import make_model
+    from slrt_ml.models import make_model
+    from slrt_ml.pipeline.train import grouped_folds
 
     scores = np.full(len(features), np.nan)
     template = make_model(model)
@@ -577,7 +577,7 @@ def _reference_columns(
     if spec.selected:
         selected = _slice_like_flag(table, spec.selected, mapping, ids)
     else:
-        from .targeting import select_under_quota
+        from slrt_ml.targeting.selection import select_under_quota
 
         quota = coverage_quota(spec.coverage, poor)
         selected = select_under_quota(score, quota, tiebreak=ids.to_numpy()).astype(np.int8)
@@ -618,7 +618,7 @@ def mapped_targeting_data(
     *,
     reference_scores: pd.Series | np.ndarray | None = None,
 ) -> Any:
-    """A household table and its mapping as :class:`~slrt_ml.experiment.TargetingData`.
+    """A household table and its mapping as :class:`~slrt_ml.pipeline.train.TargetingData`.
 
     ``features`` holds exactly the mapped feature columns; ``frame`` is the targeting
     frame of docs/CONTRACTS.md (every household eligible, target = poor). Standard slices
@@ -628,7 +628,7 @@ def mapped_targeting_data(
     indexed by household id, or an aligned array), the mapped columns, or a fitted
     scorecard (``reference.fit``), selected at ``reference.coverage``.
     """
-    from .experiment import TargetingData
+    from slrt_ml.pipeline.train import TargetingData
 
     _check_columns(table, mapping, mapping.columns_by_role())
     features = mapped_features(table, mapping)
@@ -688,13 +688,13 @@ def compare_with_reference(
     extra_slices: list[str] | tuple[str, ...] = (),
     **options: Any,
 ) -> Any:
-    """:func:`slrt_ml.evaluation.compare` against ``reference``, with the mapping's own slices.
+    """:func:`slrt_ml.evaluation.compare.compare` against ``reference``, with the mapping's own slices.
 
     The frame holds ``<reference>_selected``/``<reference>_score``; the slices are the
     standard ones the frame has plus ``extra_slices`` (e.g. ``data.extra["slices"]``).
     ``options`` go to ``compare`` (``quota``, ``by``, ``bootstrap``, ``seed``, ``weight``).
     """
-    from .evaluation import compare, default_slices
+    from slrt_ml.evaluation.compare import compare, default_slices
 
     standard = default_slices(frame)
     slices = [*standard, *(s for s in extra_slices if s not in standard)]

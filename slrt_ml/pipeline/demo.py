@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import Config, load_config
+from slrt_ml.config import Config, load_config
 
 __all__ = ["DemoResult", "run_demo", "DEMO_HOUSEHOLDS"]
 
@@ -72,9 +72,9 @@ class _Clock:
 
 
 def _explain_sample(run_dir: Path, data: Any, champion: str, out: Path, n: int = 200) -> Path:
-    from .explain import explain_households
-    from .io import write_table
-    from .models import load_model
+    from slrt_ml.data.io import write_table
+    from slrt_ml.explain.api import explain_households
+    from slrt_ml.models import load_model
 
     model = load_model(run_dir / "models" / champion)
     sample = data.features.head(n)
@@ -93,9 +93,9 @@ def run_demo(
     progress: bool = True,
 ) -> DemoResult:
     """Run the whole job into ``out`` (registry, run folder, scored prelist)."""
-    from .experiment import compare_and_write, load_targeting_data, train
-    from .scoring import load_scoring_models, score_prelist
-    from .synth import generate_registry
+    from slrt_ml.data.synth.generator import generate_registry
+    from slrt_ml.pipeline.score import load_scoring_models, score_prelist
+    from slrt_ml.pipeline.train import compare_and_write, load_targeting_data, train
 
     config = dataclasses.replace(config or load_config(), seed=seed)
     out = Path(out)
@@ -123,7 +123,7 @@ def run_demo(
 
     runs: dict[str, str] = {}
     if track:
-        from . import tracking
+        from slrt_ml import tracking
 
         t = clock.start()
         runs["train"] = tracking.log_training(run_dir, tracking_uri=tracking_uri,

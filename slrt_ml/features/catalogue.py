@@ -1,6 +1,6 @@
 """The feature catalogue: constants of the rules, :data:`FEATURES` and how to say a value.
 
-Kept apart from the computation in :mod:`slrt_ml.features`, which re-exports the public
+Kept apart from the computation in :mod:`slrt_ml.features.households`, which re-exports the public
 names; import them from there.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from slrt_ml.codebook import CodebookError, get_codebook
+from slrt_ml.data.codebook import CodebookError, get_codebook
 
 FeatureKind = Literal["numeric", "binary", "categorical"]
 
@@ -421,7 +421,7 @@ def describe_answer(feature: str, value: object) -> str:
         info = FEATURES[feature]
     except KeyError:
         raise FeatureError(
-            f"unknown feature {feature!r}; known features are the keys of slrt_ml.features.FEATURES"
+            f"unknown feature {feature!r}; known features are the keys of slrt_ml.features.households.FEATURES"
         ) from None
     if info.kind == "categorical":
         text = _category_text(info, value)

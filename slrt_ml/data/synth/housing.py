@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-from slrt_ml._synth_draws import Staleness, cut, ordinal
+from slrt_ml.data.synth.draws import Staleness, cut, ordinal
 
 # Indicators: codes listed best-first with their approximate shares among DTKS households
 # (the poorer ~40%) of a rural South Sulawesi kabupaten, and how strongly they follow z.

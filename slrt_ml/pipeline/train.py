@@ -7,7 +7,7 @@ A :class:`TargetingData` holds one aligned row per household: the model features
 training labels, and the *targeting frame* the evaluation reads (target, eligibility,
 SIKS-NG's list and ranking, slices, clusters). It comes from a PBDT registry folder
 (:func:`registry_targeting_data`) or from any household table through a mapping
-(:mod:`slrt_ml.mapping`), so training and comparison run through the same code.
+(:mod:`slrt_ml.data.mapping`), so training and comparison run through the same code.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .config import Config, config_to_dict, load_config
+from slrt_ml import __version__
+from slrt_ml.config import Config, config_to_dict, load_config
 
 __all__ = [
     "TargetingData",
@@ -160,7 +160,7 @@ def _example_records(registry: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def registry_targeting_data(registry: Any, *, elderly_age: int = 60) -> TargetingData:
     """Features, labels and targeting frame from a loaded PBDT registry (``io.load_registry``)."""
-    from .features import household_features, pkh_components
+    from slrt_ml.features.households import household_features, pkh_components
 
     if registry.truth is None or registry.siksng is None:
         raise ValueError(
@@ -219,7 +219,7 @@ def _labels_for(model: Any, data: TargetingData) -> np.ndarray:
 
 
 def _new_model(name: str, config: Config) -> Any:
-    from .models import make_model
+    from slrt_ml.models import make_model
 
     params = config.params_for(name)
     model = make_model(name, params)
@@ -249,7 +249,7 @@ def out_of_fold_scores(
 
 def ranking_summary(data: TargetingData, scores: pd.DataFrame) -> pd.DataFrame:
     """Out-of-fold ranking quality per system (and the reference system's own ranking)."""
-    from .evaluation import pr_auc, roc_auc, spearman_welfare
+    from slrt_ml.evaluation.compare import pr_auc, roc_auc, spearman_welfare
 
     frame = data.frame
     rows = []
@@ -339,7 +339,7 @@ def _manifest(data: TargetingData, config: Config, summary: pd.DataFrame) -> dic
 
 
 def _write_json(obj: dict, path: Path) -> None:
-    from .io import atomic_path
+    from slrt_ml.data.io import atomic_path
 
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, default=str), encoding="utf-8")
@@ -351,9 +351,9 @@ def _read_json(path: Path) -> dict:
 
 def _save_run(run_dir: Path, data: TargetingData, oof: pd.DataFrame, fitted: dict,
               manifest: dict) -> None:
-    from ._drift import feature_profile
-    from .io import write_table
-    from .models import save_model
+    from slrt_ml.data.io import write_table
+    from slrt_ml.features.drift import feature_profile
+    from slrt_ml.models import save_model
 
     run_dir.mkdir(parents=True, exist_ok=True)
     for name, model in fitted.items():
@@ -382,7 +382,7 @@ def train(data: TargetingData, out: str | Path, config: Config | None = None,
 
 def load_targeting_data(data_dir: str | Path, config: Config | None = None) -> TargetingData:
     """Read and validate a registry folder, then build its :class:`TargetingData`."""
-    from .io import load_registry
+    from slrt_ml.data.io import load_registry
 
     config = config or load_config()
     registry = load_registry(data_dir)
@@ -409,7 +409,7 @@ def run_comparison(run_dir: str | Path, data: TargetingData, *, quota: str = "si
                    by: str | None = None, bootstrap: int = 1000, seed: int = 0,
                    weight: str = "household") -> Any:
     """``slrt-ml compare``: every model at the reference system's quota, with intervals."""
-    from .mapping import compare_with_reference
+    from slrt_ml.data.mapping import compare_with_reference
 
     manifest, oof = load_run(run_dir)
     if manifest["dataset"]["digest"] != data.digest:
@@ -432,8 +432,8 @@ def run_comparison(run_dir: str | Path, data: TargetingData, *, quota: str = "si
 def write_comparison(run_dir: str | Path, comparison: Any, *, synthetic: bool,
                      title: str = "PKH targeting: models and SIKS-NG at equal coverage") -> dict[str, Path]:
     """Write selections.parquet, comparison.csv, report.md and report.html into the run folder."""
-    from .io import atomic_path, write_table
-    from .report import render_html, render_markdown
+    from slrt_ml.data.io import atomic_path, write_table
+    from slrt_ml.evaluation.report import render_html, render_markdown
 
     run_dir = Path(run_dir)
     paths = {
@@ -477,7 +477,12 @@ def load_mapped_data(table_path: str | Path | None, mapping_path: str | Path) ->
     ``table_path`` (CSV, Parquet or Excel) defaults to the mapping's own ``table``. The
     mapping's path and content digest go to ``extra`` and from there to the run manifest.
     """
-    from .mapping import load_mapping, mapped_targeting_data, mapping_digest, read_mapped_table
+    from slrt_ml.data.mapping import (
+        load_mapping,
+        mapped_targeting_data,
+        mapping_digest,
+        read_mapped_table,
+    )
 
     mapping = load_mapping(mapping_path)
     table = read_mapped_table(mapping, table_path)

@@ -3,13 +3,13 @@
 The reference is SIKS-NG (``reference="siksng"``) for a PBDT registry, or any other
 existing system a mapped table names (e.g. a fitted ``"pmt_scorecard"``).
 
-The metric functions (denominators in their docstrings) live in :mod:`slrt_ml._metrics`
+The metric functions (denominators in their docstrings) live in :mod:`slrt_ml.evaluation.metrics`
 and are re-exported here. :func:`compare` takes the *targeting frame* (one row per
 household: ``IDBDT, cluster, eligible, target, <reference>_selected, <reference>_score``,
 one score column per model, optional ``persons, welfare, KDKAB, KDKEC`` and slice columns)
 and:
 
-1. sets the quota from the reference's list (:func:`slrt_ml.targeting.quota_from`) and
+1. sets the quota from the reference's list (:func:`slrt_ml.targeting.selection.quota_from`) and
    selects each model's recipients under it, once, on the full data;
 2. measures every system (the reference is system ``reference``, its own list as
    selection) against the target;
@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from slrt_ml import _bootstrap
-from slrt_ml._metrics import (
+from slrt_ml.evaluation import bootstrap as _bootstrap
+from slrt_ml.evaluation.metrics import (
     RANKING_METRICS,
     SELECTION_METRICS,
     ConfusionCounts,
@@ -57,7 +57,7 @@ from slrt_ml._metrics import (
     spearman_welfare,
     targeting_differential,
 )
-from slrt_ml.targeting import quota_from, select_under_quota
+from slrt_ml.targeting.selection import quota_from, select_under_quota
 
 __all__ = [
     "ConfusionCounts",

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io import iter_table_chunks, read_table
+from slrt_ml.data.io import iter_table_chunks, read_table
 
 __all__ = ["UnsortedPrelist", "prelist_chunks", "duplicated_ids"]
 

@@ -1,6 +1,6 @@
 """Targeting metrics with explicit denominators, coverage curves, slices, agreement.
 
-Public names are re-exported by :mod:`slrt_ml.evaluation`; import them from there.
+Public names are re-exported by :mod:`slrt_ml.evaluation.compare`; import them from there.
 
 Every selection metric is a small pure function ``f(target, selected, *, sample_weight=None)``
 of four weighted confusion counts:
@@ -353,7 +353,7 @@ def coverage_curve(
 
     At each share, ``round(share * n)`` households (capped at the number eligible) with the
     highest score among the eligible are selected; ties as in
-    :func:`slrt_ml.targeting.select_under_quota`. The share counts households; the errors
+    :func:`slrt_ml.targeting.selection.select_under_quota`. The share counts households; the errors
     use ``sample_weight``. Columns: ``share, selected, exclusion_error, inclusion_error``.
 
     >>> coverage_curve([1, 1, 0, 0], [4.0, 2.0, 3.0, 1.0], shares=[0.25, 0.5]).to_dict("list")

@@ -1,6 +1,6 @@
 """From per-column contributions to readable reasons: grouping, labels, top-k, tidy table.
 
-Private helpers of :mod:`slrt_ml.explain` and :mod:`slrt_ml.scoring`; everything here is
+Private helpers of :mod:`slrt_ml.explain.api` and :mod:`slrt_ml.pipeline.score`; everything here is
 plain NumPy/pandas (no SHAP), vectorised so reasons can be written for millions of rows.
 
 Grouping: an encoded column (``jenis_lantai=9``) belongs to the ``household_features``
@@ -71,7 +71,7 @@ def item_label(feature: str) -> str:
     >>> item_label("not_a_feature")
     'not_a_feature'
     """
-    from slrt_ml.features import FEATURES
+    from slrt_ml.features.households import FEATURES
 
     info = FEATURES.get(feature)
     return info.label if info is not None else feature
@@ -79,7 +79,7 @@ def item_label(feature: str) -> str:
 
 @lru_cache(maxsize=65_536)
 def _describe(feature: str, value: object) -> str:
-    from slrt_ml.features import FEATURES, describe_answer
+    from slrt_ml.features.households import FEATURES, describe_answer
 
     if feature not in FEATURES:
         return f"{feature}: {value}"

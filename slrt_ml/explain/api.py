@@ -26,7 +26,7 @@ How each family is explained (exact where an exact method exists):
 
 Contributions of encoded columns are summed back to ``household_features`` columns (all
 one-hot columns of ``jenis_lantai`` become one "Lantai" contribution), labelled with the
-household's own answer (:func:`slrt_ml.features.describe_answer`). SHAP is imported here
+household's own answer (:func:`slrt_ml.features.households.describe_answer`). SHAP is imported here
 only, inside functions.
 """
 
@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._reasons import BASE, grouping_matrix, tidy_explanations, top_reasons
+from slrt_ml.explain.reasons import BASE, grouping_matrix, tidy_explanations, top_reasons
 
 __all__ = [
     "BASE",

@@ -43,16 +43,16 @@ import numpy as np
 import pandas as pd
 
 from slrt_ml import __version__
-from slrt_ml._synth_draws import Staleness, by_household
-from slrt_ml._synth_housing import draw_housing, log_welfare, official_pmt, programs
-from slrt_ml._synth_members import (
+from slrt_ml.data.codebook import DEFAULT_VERSION, get_codebook
+from slrt_ml.data.synth.draws import Staleness, by_household
+from slrt_ml.data.synth.housing import draw_housing, log_welfare, official_pmt, programs
+from slrt_ml.data.synth.members import (
     REFERENCE_DATE,
     composition,
     draw_members,
     pkh_component,
     stale_members,
 )
-from slrt_ml.codebook import DEFAULT_VERSION, get_codebook
 
 __all__ = [
     "POVERTY_LINES",
@@ -511,9 +511,9 @@ def generate_registry(
 ) -> dict:
     """Write a registry folder (docs/CONTRACTS.md) chunk by chunk; returns the metadata.
 
-    Every file is written atomically through :mod:`slrt_ml.io`; same seed, same bytes.
+    Every file is written atomically through :mod:`slrt_ml.data.io`; same seed, same bytes.
     """
-    from slrt_ml.io import TableWriter, atomic_path
+    from slrt_ml.data.io import TableWriter, atomic_path
 
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"format must be 'parquet' or 'csv', got {fmt!r}")

@@ -397,7 +397,7 @@ def decode_yes_no(values: pd.Series, column: str) -> pd.Series:
     >>> decode_yes_no(pd.Series(["5", "1"]), "Ada_tv")
     Traceback (most recent call last):
     ...
-    slrt_ml.codebook.CodebookError: Ada_tv: 1 value(s) are not yes/no codes {1, 3} = yes, {2, 4} = no: ['5']
+    slrt_ml.data.codebook.CodebookError: Ada_tv: 1 value(s) are not yes/no codes {1, 3} = yes, {2, 4} = no: ['5']
     """
     as_str = values.astype("string").str.strip()
     yes = as_str.isin(YES_CODES).fillna(False).to_numpy(dtype=bool)

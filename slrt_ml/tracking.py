@@ -439,22 +439,9 @@ def registry_records(households: pd.DataFrame, members: pd.DataFrame) -> pd.Data
 def _canonical(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     """Cast a records frame to the canonical dtypes of docs/CONTRACTS.md (codebook kinds)."""
     from slrt_ml.data.codebook import get_codebook
+    from slrt_ml.data.schema import canonical_dtypes
 
-    specs = get_codebook().table(table)
-    out = frame.copy()
-    for column in out.columns.intersection(list(specs)):
-        spec = specs[column]
-        values = out[column]
-        if spec.kind == "flag":
-            out[column] = values.astype("int8")
-        elif spec.kind == "count":
-            out[column] = values.astype("Int64" if spec.nullable else "int64")
-        elif spec.kind == "measure":
-            out[column] = values.astype("float64")
-        else:
-            text = values.astype("string")
-            out[column] = text.str.removesuffix(".0") if values.dtype.kind == "f" else text
-    return out
+    return canonical_dtypes(frame, get_codebook().table(table), text=True)
 
 
 def records_to_tables(records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -410,3 +410,37 @@ def decode_yes_no(values: pd.Series, column: str) -> pd.Series:
             f"{{1, 3}} = yes, {{2, 4}} = no: {examples}"
         )
     return pd.Series(yes.astype("int8"), index=values.index, name=column)
+
+
+#: The BPS area code columns, from the largest area to the smallest.
+AREA_CODE_COLUMNS = ("KDPROP", "KDKAB", "KDKEC", "KDDESA")
+
+
+def area_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """Full kabupaten, kecamatan and desa keys from the zero-padded BPS code columns.
+
+    The one place that concatenates ``KDPROP + KDKAB (+ KDKEC (+ KDDESA))``: codes are kept
+    as text (never numbers) and a missing code becomes the empty string.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Holds ``KDPROP``, ``KDKAB``, ``KDKEC`` and ``KDDESA`` as strings.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``kabupaten``, ``kecamatan`` and ``desa`` on ``frame``'s index.
+
+    >>> keys = area_keys(pd.DataFrame(
+    ...     {"KDPROP": ["73"], "KDKAB": ["11"], "KDKEC": ["010"], "KDDESA": ["001"]}))
+    >>> keys.iloc[0].tolist()
+    ['7311', '7311010', '7311010001']
+    """
+    codes = frame[list(AREA_CODE_COLUMNS)].astype("string").fillna("")
+    kabupaten = codes["KDPROP"] + codes["KDKAB"]
+    kecamatan = kabupaten + codes["KDKEC"]
+    return pd.DataFrame(
+        {"kabupaten": kabupaten, "kecamatan": kecamatan, "desa": kecamatan + codes["KDDESA"]},
+        index=frame.index,
+    )

@@ -490,15 +490,33 @@ def _missing_columns(df: pd.DataFrame, specs, file: str, version: str) -> list[P
     ]
 
 
-def _canonical(frame: pd.DataFrame, specs: Mapping[str, ColumnSpec]) -> pd.DataFrame:
+def canonical_dtypes(
+    frame: pd.DataFrame, specs: Mapping[str, ColumnSpec], *, text: bool = False
+) -> pd.DataFrame:
+    """Cast the columns of ``frame`` that ``specs`` knows to the contract's dtypes.
+
+    The one home of the canonical dtypes (docs/CONTRACTS.md): flags ``int8``, counts
+    ``int64`` (``Int64`` when nullable), measures ``float64``. With ``text=True`` code and
+    id columns become pandas ``string`` too (a float read from JSON loses its ``.0``), for
+    records that did not come through a reader. Columns ``specs`` does not name are kept.
+
+    >>> from slrt_ml.data.codebook import get_codebook
+    >>> specs = get_codebook().table("household")
+    >>> canonical_dtypes(pd.DataFrame({"Jumlah_ART": [4.0]}), specs).dtypes.iloc[0]
+    dtype('int64')
+    """
     out = frame.copy()
-    for name, spec in specs.items():
+    for name in out.columns.intersection(list(specs)):
+        spec, values = specs[name], out[name]
         if spec.kind == "flag":
-            out[name] = out[name].astype("int8")
+            out[name] = values.astype("int8")
         elif spec.kind == "count":
-            out[name] = out[name].astype("Int64" if spec.nullable else "int64")
+            out[name] = values.astype("Int64" if spec.nullable else "int64")
         elif spec.kind == "measure":
-            out[name] = out[name].astype("float64")
+            out[name] = values.astype("float64")
+        elif text:
+            as_text = values.astype("string")
+            out[name] = as_text.str.removesuffix(".0") if values.dtype.kind == "f" else as_text
     return out
 
 
@@ -550,7 +568,7 @@ def validate_table(
         )
     if problems:
         raise SchemaError(problems)
-    return _canonical(frame, specs)
+    return canonical_dtypes(frame, specs)
 
 
 def _validator(kind: str) -> Callable[..., pd.DataFrame]:

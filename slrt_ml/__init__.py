@@ -40,17 +40,17 @@ _EXPORTS: dict[str, str] = {
     # data: synthetic registry, reading and validating
     "make_registry": "data.synth.generator",
     "generate_registry": "data.synth.generator",
-    "load_registry": "data.io",
-    "load_prelist": "data.io",
-    "Registry": "data.io",
+    "load_registry": "data.registry",
+    "load_prelist": "data.registry",
+    "Registry": "data.registry",
     "validate_registry": "pipeline.in_memory",
     "validate_households": "data.schema",
     "validate_members": "data.schema",
     "SchemaError": "data.schema",
     # features
     "household_features": "features.households",
-    "pkh_components": "features.households",
-    "describe_answer": "features.households",
+    "pkh_components": "features",
+    "describe_answer": "features",
     # models and configuration
     "make_model": "models",
     "load_model": "models",
@@ -59,14 +59,14 @@ _EXPORTS: dict[str, str] = {
     "load_config": "config",
     "config_from_dict": "config",
     # training and comparison
-    "TargetingData": "pipeline.train",
+    "TargetingData": "targeting.frame",
     "targeting_data": "pipeline.in_memory",
-    "registry_targeting_data": "pipeline.train",
+    "registry_targeting_data": "targeting.frame",
     "load_targeting_data": "pipeline.train",
     "train": "pipeline.train",
     "run_training": "pipeline.train",
-    "run_comparison": "pipeline.train",
-    "compare_and_write": "pipeline.train",
+    "run_comparison": "pipeline.compare",
+    "compare_and_write": "pipeline.compare",
     "cross_validated_scores": "pipeline.in_memory",
     "compare_scores": "pipeline.in_memory",
     "compare": "evaluation.compare",
@@ -74,15 +74,15 @@ _EXPORTS: dict[str, str] = {
     "render_html": "evaluation.report",
     # explanations and prelist scoring
     "explain_households": "explain.api",
-    "plot_waterfall": "explain.api",
+    "plot_waterfall": "explain.plots",
     "load_scoring_models": "pipeline.score",
     "score_prelist": "pipeline.score",
     # end to end and other data
     "run_demo": "pipeline.demo",
     "load_mapping": "data.mapping",
-    "mapped_targeting_data": "data.mapping",
-    "costa_rica_data": "data.datasets",
-    "costa_rica_run": "data.datasets",
+    "mapped_targeting_data": "targeting.mapped",
+    "costa_rica_data": "pipeline.costa_rica",
+    "costa_rica_run": "pipeline.costa_rica",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -14,13 +14,14 @@ import slrt_ml
 from slrt_ml.config import config_from_dict
 from slrt_ml.data.schema import SchemaError
 from slrt_ml.data.synth.generator import generate_registry, make_registry
+from slrt_ml.pipeline.compare import run_comparison
 from slrt_ml.pipeline.in_memory import (
     compare_scores,
     cross_validated_scores,
     targeting_data,
     validate_registry,
 )
-from slrt_ml.pipeline.train import run_comparison, train
+from slrt_ml.pipeline.train import train
 
 HEAVY = ("tensorflow", "mlflow", "shap", "pandas", "sklearn", "xgboost", "keras")
 
@@ -57,6 +58,15 @@ def test_every_export_is_the_modules_own_object():
         module = importlib.import_module(f"slrt_ml.{slrt_ml._EXPORTS[name]}")
         assert getattr(slrt_ml, name) is getattr(module, name), name
     assert set(slrt_ml._EXPORTS) <= set(dir(slrt_ml))
+
+
+def test_every_export_points_at_the_module_or_subpackage_that_defines_it():
+    moved = []
+    for name, module in slrt_ml._EXPORTS.items():
+        home = getattr(getattr(slrt_ml, name), "__module__", None)
+        if home is not None and not f"{home}.".startswith(f"slrt_ml.{module}."):
+            moved.append(f"{name}: {module} (defined in {home})")
+    assert moved == [], "re-exports through another module: " + "; ".join(moved)
 
 
 def test_unknown_attribute_names_the_module():

@@ -13,12 +13,12 @@ from slrt_ml.data.datasets import (
     ONE_HOT_GROUPS,
     DataIntegrityError,
     HeadlessHouseholdWarning,
-    comparison_summary,
     costa_rica_households,
-    costa_rica_run,
     read_costa_rica_members,
 )
-from slrt_ml.data.mapping import load_mapping, mapped_targeting_data
+from slrt_ml.data.mapping import load_mapping
+from slrt_ml.pipeline.costa_rica import comparison_summary, costa_rica_run
+from slrt_ml.targeting.mapped import mapped_targeting_data
 
 PEOPLE = [  # idhogar, parentesco1, age, female, escolari, dis, Target
     ("h1", 1, 45, 0, 9, 0, 2),

@@ -7,9 +7,8 @@ import pandas as pd
 import pytest
 
 from slrt_ml.data.synth.generator import make_registry
-from slrt_ml.explain.api import (
+from slrt_ml.explain import (
     BASE,
-    deeplift_head,
     encoded_contributions,
     explain_households,
     feature_contributions,
@@ -57,13 +56,13 @@ def test_base_plus_contributions_equals_margin(fitted, training, name):
 
 @pytest.mark.slow
 def test_keras_deeplift_is_additive(training, monkeypatch):
-    import slrt_ml.explain.api
+    import slrt_ml.explain.deeplift
 
     X, poor = training
     model = make_model("mlp", SMALL["mlp"]).fit(X, poor)
     _assert_additive(model, X)
     whole = feature_contributions(model, X)
-    monkeypatch.setattr(slrt_ml.explain.api, "_DEEPLIFT_ROWS", 7)  # slices give the same values
+    monkeypatch.setattr(slrt_ml.explain.deeplift, "_DEEPLIFT_ROWS", 7)  # slices give the same values
     np.testing.assert_allclose(feature_contributions(model, X), whole, atol=1e-9)
     np.testing.assert_allclose(model_margin(model, X), model.decision_function(X), atol=1e-5)
     np.testing.assert_allclose(reason_columns(model, X)["score"], model.decision_function(X),
@@ -96,14 +95,6 @@ def test_forest_rescaling_keeps_the_sign_of_tree_shap(fitted, training):
     ours = encoded_contributions(model, X).drop(columns=BASE).to_numpy()
     big = np.abs(theirs) > 1e-6
     assert (np.sign(ours[big]) == np.sign(theirs[big])).all()
-
-
-def test_deeplift_on_a_linear_head_is_coef_times_difference():
-    kernel, bias = np.array([[2.0], [-3.0]]), np.array([1.0])
-    x, ref = np.array([[1.0, 2.0], [0.0, 1.0]]), np.array([[0.5, 0.5]])
-    phi, base = deeplift_head([(kernel, bias, "linear")], x, ref)
-    np.testing.assert_allclose(phi, (x - ref) * kernel[:, 0])
-    assert base == pytest.approx(0.5)
 
 
 def test_one_hot_columns_of_an_item_become_one_contribution(fitted, training):
@@ -153,24 +144,6 @@ def test_waterfall_plot_shows_base_and_final_score(fitted, training):
     assert any("Skor akhir" in t.get_text() for t in ax.get_legend().get_texts())
     with pytest.raises(ValueError, match="not in the explanation table"):
         plot_waterfall(table, "no-such-id")
-
-
-@pytest.mark.parametrize("depth", [1, 3, 5])
-def test_tabulated_tree_shap_equals_xgboost_pred_contribs(training, depth):
-    from slrt_ml.explain.api import _tree_contributions
-
-    X, poor = training
-    X = X.copy()
-    X.loc[X.index[::7], "luas_lantai_per_kapita"] = np.nan  # missing values take the default branch
-    model = make_model("gbm", {"n_estimators": 25, "max_depth": depth, "random_state": 0})
-    model.fit(X, poor)
-    encoded = model.encoder_.transform(X)
-    values, base, columns = _tree_contributions(model, encoded)
-    theirs = model._encoded_contributions(encoded)
-    assert columns == list(encoded.columns)
-    np.testing.assert_allclose(values, theirs.drop(columns=BASE).to_numpy(), atol=1e-5)
-    np.testing.assert_allclose(base, theirs[BASE].to_numpy(), atol=1e-5)
-    np.testing.assert_allclose(base + values.sum(axis=1), model.decision_function(X), atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["pmt_ols", "logit", "gbm", "rf", "ebm"])

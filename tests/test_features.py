@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from slrt_ml.data.codebook import CodebookError, get_codebook
-from slrt_ml.features.households import (
+from slrt_ml.features import (
     CATEGORICAL_FEATURES,
     FEATURES,
     FORBIDDEN_COLUMNS,

@@ -15,11 +15,10 @@ from slrt_ml.data.io import (
     atomic_path,
     find_table,
     iter_table_chunks,
-    load_prelist,
-    load_registry,
     read_table,
     write_table,
 )
+from slrt_ml.data.registry import load_prelist, load_registry
 from slrt_ml.data.schema import SchemaError, validate_table
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from slrt_ml.cli import app
 from slrt_ml.data.mapping import MappingError, load_mapping, mapping_digest
-from slrt_ml.pipeline.score import score_table
+from slrt_ml.pipeline.score_table import score_table
 from slrt_ml.pipeline.train import load_mapped_data
 
 runner = CliRunner()

@@ -478,3 +478,29 @@ def test_mlp_scikit_learn_basics(households):
         model.predict_proba(households[3])
     with pytest.raises(ValueError, match="model 'mlp' has no parameter 'layers'.*hidden"):
         make_model("mlp", {"layers": [8]})
+
+
+# --- shared helpers: the seed and the EBM's term split -----------------------------------------
+
+
+def test_integer_seed_draws_from_a_random_state_and_keeps_integers():
+    from slrt_ml.models._base import integer_seed
+
+    assert integer_seed(None) is None and integer_seed(None, default=0) == 0
+    assert integer_seed(5) == 5
+    first, second = np.random.RandomState(1), np.random.RandomState(1)
+    assert integer_seed(first) == integer_seed(second)
+    assert integer_seed(first) != integer_seed(np.random.RandomState(1))  # the state advanced
+
+
+def test_ebm_contributions_split_pair_terms_as_the_split_matrix(households):
+    from slrt_ml.models.ebm import term_split_matrix
+
+    X, y, *_ = households
+    model = make_model("ebm", {**FAST["ebm"], "random_state": 0}).fit(X.iloc[:600], y[:600])
+    encoded = model.encoder_.transform(X.iloc[:50])
+    terms = model.ebm_.eval_terms(encoded.to_numpy())
+    split = term_split_matrix(model.ebm_.term_features_, encoded.shape[1])
+    assert any(len(t) == 2 for t in model.ebm_.term_features_)
+    ours = model.contributions(X.iloc[:50], by="encoded").drop(columns="__base__").to_numpy()
+    np.testing.assert_allclose(ours, terms @ split, atol=1e-12)

@@ -15,14 +15,9 @@ from typer.testing import CliRunner
 from slrt_ml.cli import app
 from slrt_ml.data import schema as schema
 from slrt_ml.data.codebook import get_codebook
-from slrt_ml.data.synth.generator import (
-    POVERTY_LINES,
-    SynthParameters,
-    generate_registry,
-    iter_registry,
-    make_areas,
-    make_registry,
-)
+from slrt_ml.data.synth.areas import make_areas
+from slrt_ml.data.synth.generator import generate_registry, iter_registry, make_registry
+from slrt_ml.data.synth.parameters import POVERTY_LINES, SynthParameters
 
 CB = get_codebook("pbdt2015")
 SMALL_CHUNKS = SynthParameters(chunk_size=700)

@@ -1,4 +1,4 @@
-"""Tracking: params/guard/record units, and the full train -> compare -> score flow in MLflow.
+"""Tracking: the train -> compare -> score flow in MLflow, and its errors.
 
 The flow runs twice: against the default local store (SQLite in a temporary working
 folder) and against a real ``mlflow server`` (tests/mlflow_server.py). Run folders are
@@ -15,126 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tracking_data import COMPARISON, make_registry  # tests/ is on sys.path
 
 from slrt_ml import tracking
-from slrt_ml.data.codebook import get_codebook
-from slrt_ml.tracking import PersonalDataError, check_no_personal_data
-
-# --- a small registry with real-looking NIKs ----------------------------------------------
-
-_ADULT = {
-    "Sta_kawin": "2",
-    "Partisipasi_sekolah": "2",
-    "Jenjang_sekolah": "7",
-    "Sta_bekerja": "1",
-    "Jumlah_jamkerja": 40,
-    "Lapangan_usaha": "1",
-    "Status_pekerjaan": "1",
-}
-_CHILD = {
-    "Sta_kawin": "1",
-    "Partisipasi_sekolah": "1",
-    "Jenjang_sekolah": "1",
-    "Ijazah_tertinggi": "0",
-    "Sta_bekerja": "2",
-    "Jumlah_jamkerja": None,
-    "Lapangan_usaha": None,
-    "Status_pekerjaan": None,
-}
-
-
-def _households(rng: np.random.Generator, n: int) -> pd.DataFrame:
-    columns = {}
-    for name, spec in get_codebook().household.items():
-        low = int(spec.min or 0)
-        if spec.kind == "code":
-            columns[name] = rng.choice(list(spec.codes), n)
-        elif spec.kind == "yes_no":
-            columns[name] = rng.choice(list(spec.yes_no), n)
-        elif spec.kind == "count":
-            columns[name] = rng.integers(low, low + 5, n)
-        elif spec.kind == "measure":
-            columns[name] = rng.uniform(10, 200, n).round(1)
-    hh = pd.DataFrame(columns)
-    desa = rng.integers(1, 9, n)
-    hh["IDBDT"] = [f"H{i:05d}" for i in range(n)]
-    hh["KDPROP"], hh["KDKAB"] = "73", "11"
-    hh["KDKEC"] = [f"{10 * (1 + d % 2):03d}" for d in desa]
-    hh["KDDESA"] = [f"{d:03d}" for d in desa]
-    return hh
-
-
-def _nik(rng: np.random.Generator, serial: int, sex: str, age: int) -> str:
-    day = int(rng.integers(1, 29)) + (40 if sex == "2" else 0)
-    return f"731102{day:02d}{int(rng.integers(1, 13)):02d}{(2024 - age) % 100:02d}{serial:04d}"
-
-
-def _members(rng: np.random.Generator, households: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for i, idbdt in enumerate(households["IDBDT"]):
-        for line in range(1, int(rng.integers(1, 5)) + 1):
-            age = int(rng.integers(25, 70)) if line <= 2 else int(rng.integers(0, 18))
-            sex = "1" if line == 1 else str(rng.integers(1, 3))
-            relation = {1: "1", 2: "2"}.get(line, "3")
-            rows.append({
-                "IDBDT": idbdt, "NoART": line, "NIK": _nik(rng, i, sex, age), "Hub_KRT": relation,
-                "Jnskel": sex, "Umur": age, "Sta_hamil": None if sex == "1" else "2",
-                "Jenis_cacat": "0", "Penyakit_kronis": "0",
-                "Ijazah_tertinggi": str(rng.integers(0, 6)), **(_CHILD if age < 18 else _ADULT),
-            })  # fmt: skip
-    members = pd.DataFrame(rows)
-    households["Jumlah_ART"] = (
-        members.groupby("IDBDT").size().reindex(households["IDBDT"]).to_numpy()
-    )
-    return members
-
-
-def make_registry(n: int = 240, seed: int = 0) -> types.SimpleNamespace:
-    """Households whose poverty follows floor, wall and floor area, with NIKs in the members."""
-    rng = np.random.default_rng(seed)
-    hh = _households(rng, n)
-    members = _members(rng, hh)
-    desa = sorted(set(zip(hh["KDKEC"], hh["KDDESA"], strict=True)))
-    areas = pd.DataFrame({
-        "KDPROP": "73", "KDKAB": "11", "KDKEC": [k for k, _ in desa], "KDDESA": [d for _, d in desa],
-        "NMKEC": "Tanete Riattang", "NMDESA": "Bajoe",
-        "Klasifikasi": ["1" if i % 2 else "2" for i in range(len(desa))],
-    })  # fmt: skip
-    latent = hh["Lantai"].astype(int) + hh["Dinding"].astype(int) - hh["Luas_lantai"] / 40
-    latent = latent + rng.normal(0, 2, n)
-    truth = pd.DataFrame(
-        {
-            "IDBDT": hh["IDBDT"],
-            "welfare_pc": np.exp(13 - latent / 10),
-            "poor": (latent > np.quantile(latent, 0.6)).astype("int8"),
-        }
-    )
-    siksng = pd.DataFrame(
-        {
-            "IDBDT": hh["IDBDT"],
-            "pkh_eligible": rng.integers(0, 2, n).astype("int8"),
-            "desil": rng.integers(1, 11, n),
-            "periode": "2024-03",
-        }
-    )
-    return types.SimpleNamespace(
-        households=hh,
-        members=members,
-        areas=areas,
-        siksng=siksng,
-        truth=truth,
-        metadata={"codebook_version": "pbdt2015"},
-        folder="tiny-registry",
-    )
-
-
-# Hand-set comparison: logit and pmt_ols tie on exclusion error; pmt_ols leaks less -> champion.
-COMPARISON = pd.DataFrame(
-    [("siksng", "exclusion_error", 0.50, 0.42, 0.58), ("siksng", "inclusion_error", 0.45, np.nan, np.nan),
-     ("logit", "exclusion_error", 0.30, 0.22, 0.38), ("logit", "inclusion_error", 0.33, 0.25, 0.41),
-     ("pmt_ols", "exclusion_error", 0.30, 0.21, 0.39), ("pmt_ols", "inclusion_error", 0.31, 0.24, 0.40)],
-    columns=["system", "metric", "estimate", "ci_low", "ci_high"],
-)  # fmt: skip
+from slrt_ml.data.privacy import PersonalDataError
+from slrt_ml.data.records import registry_records
+from slrt_ml.pipeline.record_scoring import AREAS_FILE
+from slrt_ml.pipeline.run_folder import RunFolder
 
 
 def _write_compare_outputs(run_dir: Path) -> None:
@@ -161,15 +48,16 @@ def registry() -> types.SimpleNamespace:
 
 @pytest.fixture(scope="module")
 def trained_run(registry, tmp_path_factory) -> Path:
-    """A run folder written by experiment.train (real logit and pmt_ols) plus compare outputs."""
+    """A run folder written by pipeline.train.train (real logit and pmt_ols) plus compare outputs."""
     from slrt_ml.config import config_from_dict
-    from slrt_ml.pipeline import train as experiment
+    from slrt_ml.pipeline.train import train
+    from slrt_ml.targeting.frame import registry_targeting_data
 
     run_dir = tmp_path_factory.mktemp("runs") / "run-1"
-    data = experiment.registry_targeting_data(registry)
+    data = registry_targeting_data(registry)
     config = config_from_dict({"seed": 11, "models": ["logit", "pmt_ols"], "cv": {"folds": 2}})
-    experiment.train(data, run_dir, config, progress=False)
-    registry.areas.to_parquet(run_dir / tracking.AREAS_FILE)
+    train(data, run_dir, config, progress=False)
+    registry.areas.to_parquet(run_dir / AREAS_FILE)
     _write_compare_outputs(run_dir)
     return run_dir
 
@@ -183,79 +71,6 @@ def _copy_run(run_dir: Path, dest: Path) -> Path:
 # --- unit tests ----------------------------------------------------------------------------
 
 
-def test_flatten_params_dots_nested_keys_and_cuts_long_values():
-    flat = tracking.flatten_params({"cv": {"folds": 5, "inner": {"a": None}}, "note": "x" * 600})
-    assert flat["cv.folds"] == "5" and flat["cv.inner.a"] == "null"
-    assert len(flat["note"]) == 500 and flat["note"].endswith("...")
-
-
-@pytest.mark.parametrize(
-    "obj",
-    [
-        pd.DataFrame({"IDBDT": ["H1"], "nik": ["x"]}),
-        pd.DataFrame({"IDBDT": ["H1"], "Nama_ART": ["Siti"]}),
-        pd.DataFrame({"IDBDT": ["H1"], "id": ["7311024507880001"]}),
-        pd.DataFrame({"IDBDT": ["H1"], "id": [7311024507880001]}),
-        {"config": {"note": "see 7311020101800002 please"}},
-        ["ok", "3201015205900003"],
-    ],
-    ids=["nik-column", "name-column", "nik-string", "nik-integer", "nested-dict", "list"],
-)
-def test_guard_refuses_nik_and_names(obj):
-    with pytest.raises(PersonalDataError, match="refusing to log to MLflow"):
-        check_no_personal_data(obj, where="example")
-
-
-def test_guard_message_never_shows_the_nik():
-    with pytest.raises(PersonalDataError) as caught:
-        check_no_personal_data({"tag": "7311024507880001"}, where="tags")
-    assert "7311024507880001" not in str(caught.value)
-    assert "tags['tag']" in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        "0000000000000000",
-        "7311029907880001",
-        "0.7311024507880001",
-        "a7311024507880001",
-        "73110245078800011",
-        0.7311024507880001,
-        "9f2c01ab7311024507880001",
-    ],
-    ids=["zeros", "day-99", "float-digits", "hex-prefix", "17-digits", "float", "digest"],
-)
-def test_guard_accepts_numbers_that_are_not_niks(value):
-    check_no_personal_data({"value": value, "NMDESA": "Bajoe"})
-
-
-def test_guard_scans_files(tmp_path):
-    (tmp_path / "ok.json").write_text(json.dumps({"seed": 1}))
-    check_no_personal_data(tmp_path / "ok.json")
-    (tmp_path / "bad.csv").write_text("IDBDT,score\nH1,7311024507880001\n")
-    with pytest.raises(PersonalDataError, match=r"bad\.csv"):
-        check_no_personal_data(tmp_path, where="artifacts")
-
-
-def test_registry_records_drop_nik_and_round_trip(registry):
-    records = tracking.registry_records(registry.households, registry.members)
-    assert len(records) == len(registry.households) and "NIK" not in records["members"].iloc[0]
-    households, members = tracking.records_to_tables(records)
-    assert len(members) == len(registry.members) and "NIK" not in members.columns
-    assert members["Umur"].dtype == "int64" and members["Jumlah_jamkerja"].dtype == "Int64"
-    assert households["Lantai"].dtype == "string" and households["Luas_lantai"].dtype == "float64"
-    expected = (
-        registry.members.drop(columns="NIK").sort_values(["IDBDT", "NoART"]).reset_index(drop=True)
-    )
-    pd.testing.assert_series_equal(members["Umur"], expected["Umur"], check_dtype=False)
-
-
-def test_records_without_members_column_name_the_fix():
-    with pytest.raises(KeyError, match="registry_records"):
-        tracking.records_to_tables(pd.DataFrame({"IDBDT": ["H1"]}))
-
-
 def test_resolve_tracking_uri_argument_then_env_then_local_sqlite(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
@@ -263,14 +78,6 @@ def test_resolve_tracking_uri_argument_then_env_then_local_sqlite(tmp_path, monk
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://example:5000")
     assert tracking.resolve_tracking_uri(None) == "http://example:5000"
     assert tracking.resolve_tracking_uri("http://other:1") == "http://other:1"
-
-
-def test_champion_ties_break_by_inclusion_error_and_never_siksng():
-    assert tracking.select_champion(COMPARISON) == "pmt_ols"
-    assert tracking.select_champion(COMPARISON, ["logit"]) == "logit"
-    only_siksng = COMPARISON[COMPARISON["system"] == "siksng"]
-    with pytest.raises(ValueError, match="no model with an exclusion_error"):
-        tracking.select_champion(only_siksng)
 
 
 def test_log_comparison_needs_the_training_record(tmp_path):
@@ -281,9 +88,9 @@ def test_log_comparison_needs_the_training_record(tmp_path):
 
 def test_log_training_refuses_a_manifest_with_a_nik(trained_run, tmp_path):
     run_dir = _copy_run(trained_run, tmp_path)
-    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest = json.loads(RunFolder(run_dir).manifest.read_text())
     manifest["config"]["note"] = "7311024507880001"
-    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    RunFolder(run_dir).manifest.write_text(json.dumps(manifest))
     with pytest.raises(PersonalDataError, match=r"manifest\.json\['config'\]\['note'\]"):
         tracking.log_training(run_dir, tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert not (tmp_path / "mlflow.db").exists()
@@ -291,7 +98,7 @@ def test_log_training_refuses_a_manifest_with_a_nik(trained_run, tmp_path):
 
 def test_log_training_without_areas_says_where_to_put_them(trained_run, tmp_path):
     run_dir = _copy_run(trained_run, tmp_path)
-    (run_dir / tracking.AREAS_FILE).unlink()
+    (run_dir / AREAS_FILE).unlink()
     with pytest.raises(ValueError, match=r"perkotaan.*areas\.parquet"):
         tracking.log_training(run_dir, tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert not (tmp_path / "mlflow.db").exists()
@@ -307,7 +114,7 @@ def test_run_without_example_records_logs_but_registers_nothing(trained_run, tmp
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     with pytest.warns(UserWarning, match="no registry-record"):
         tracking.log_training(run_dir, tracking_uri=uri)
-    record = json.loads((run_dir / "mlflow.json").read_text())
+    record = json.loads(RunFolder(run_dir).mlflow_json.read_text())
     assert {m["model_uri"] for m in record["models"].values()} == {None}
     with pytest.warns(UserWarning, match="no logged pyfunc model to register"):
         tracking.log_comparison(run_dir, tracking_uri=uri, register_as="slrt-none")
@@ -338,7 +145,7 @@ def _check_training_run(client, run_ids: dict[str, str], run_dir: Path) -> None:
     assert parent.data.tags["slrt.codebook_version"] == "pbdt2015"
     assert (
         parent.data.tags["slrt.data_digest"]
-        == json.loads((run_dir / "manifest.json").read_text())["data_digest"]
+        == json.loads(RunFolder(run_dir).manifest.read_text())["data_digest"]
     )
     assert 0.5 < parent.data.metrics["logit.roc_auc"] <= 1.0
     names = {a.path for a in client.list_artifacts(run_ids["parent"])}
@@ -377,13 +184,13 @@ def _check_champion_scores(registry, run_dir: Path, tracking_uri: str) -> None:
     from slrt_ml.features.households import household_features
     from slrt_ml.models import load_model
 
-    in_memory = load_model(run_dir / "models" / "pmt_ols")
+    in_memory = load_model(RunFolder(run_dir).model_dir("pmt_ols"))
     expected = in_memory.poverty_score(
         household_features(registry.households, registry.members, registry.areas)
     )
     mlflow.set_tracking_uri(tracking_uri)
     pyfunc = mlflow.pyfunc.load_model("models:/slrt-test@champion")
-    scored = pyfunc.predict(tracking.registry_records(registry.households, registry.members))
+    scored = pyfunc.predict(registry_records(registry.households, registry.members))
     assert scored["IDBDT"].tolist() == registry.households["IDBDT"].tolist()
     np.testing.assert_allclose(scored["score"].to_numpy(), expected, rtol=1e-6)
     loaded = tracking.load_registered_model("models:/slrt-test@champion", tracking_uri=tracking_uri)
@@ -452,11 +259,11 @@ def test_flow_in_the_default_local_store(registry, trained_run, tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     run_dir = _copy_run(trained_run, tmp_path)
-    (run_dir / tracking.AREAS_FILE).unlink()  # given to log_training instead
+    (run_dir / AREAS_FILE).unlink()  # given to log_training instead
     run_ids = _run_flow(run_dir, registry, tracking_uri=None)
     assert (tmp_path / "mlflow.db").is_file() and (tmp_path / "mlartifacts").is_dir()
     assert not (tmp_path / "mlruns").exists()
-    record = json.loads((run_dir / "mlflow.json").read_text())
+    record = json.loads(RunFolder(run_dir).mlflow_json.read_text())
     assert record["parent_run_id"] == run_ids["parent"] and set(record["models"]) == {
         "logit",
         "pmt_ols",

@@ -38,6 +38,7 @@ __all__ = [
     "decode_yes_no",
     "YES_CODES",
     "NO_CODES",
+    "area_keys",
 ]
 
 DEFAULT_VERSION = "pbdt2015"

@@ -18,7 +18,8 @@ into the returned info. The household label is the head's ``Target`` (the compet
 rule); households whose members disagree are counted in the info.
 
 This data has no existing eligibility system, so the reference is a PMT-OLS scorecard
-fitted on the data (``pmt_scorecard``; see ``configs/datasets/costa_rica.yaml``).
+fitted on the data (``pmt_scorecard``; see ``configs/datasets/costa_rica.yaml``). The
+targeting data and the end-to-end run are in :mod:`slrt_ml.pipeline.costa_rica`.
 """
 
 from __future__ import annotations
@@ -48,11 +49,6 @@ __all__ = [
     "fetch_costa_rica_wheel",
     "read_costa_rica_members",
     "costa_rica_households",
-    "costa_rica_data",
-    "costa_rica_config",
-    "costa_rica_run",
-    "comparison_summary",
-    "summary_markdown",
 ]
 
 COSTA_RICA_REQUIREMENT = "tid-costa-rica-poverty-prediction==0.0.3"
@@ -61,7 +57,6 @@ COSTA_RICA_MEMBER = "cr_analysis/datasets/raw/train.csv"
 COSTA_RICA_SHA256 = "8f2f060d81613c467197616784033da8864986aa2d89318393e496bb9961c2c5"
 # Shipped inside the package; configs/datasets/costa_rica.yaml is the documented copy.
 COSTA_RICA_MAPPING = Path(str(resources.files("slrt_ml") / "resources" / "costa_rica.yaml"))
-COSTA_RICA_MODELS = ("pmt_ols", "logit", "gbm", "ebm")
 
 REGIONS = {
     "lugar1": "Central",
@@ -325,163 +320,3 @@ def costa_rica_households(members: pd.DataFrame) -> tuple[pd.DataFrame, dict[str
             stacklevel=2,
         )
     return table, info
-
-
-def costa_rica_data(
-    train_csv: str | Path | None = None,
-    *,
-    cache: str | Path | None = None,
-    mapping: str | Path | None = None,
-) -> tuple[Any, dict[str, Any]]:
-    """The Costa Rica data as :class:`~slrt_ml.pipeline.train.TargetingData`, and its info.
-
-    Fetches (or reads ``train_csv``), aggregates to households, applies the mapping
-    (default ``configs/datasets/costa_rica.yaml``) and fits the reference PMT scorecard.
-    """
-    from slrt_ml.data.mapping import load_mapping, mapped_targeting_data
-
-    members, source = read_costa_rica_members(train_csv, cache=cache)
-    households, info = costa_rica_households(members)
-    data = mapped_targeting_data(households, load_mapping(mapping or COSTA_RICA_MAPPING))
-    info = {**source, **info, "poor_households": int(data.frame["poor"].sum())}
-    data.extra["costa_rica"] = info
-    return data, info
-
-
-# --- the end-to-end run ------------------------------------------------------------------------
-
-#: small settings for 2,988 households on 2 cores (the defaults are sized for registries)
-COSTA_RICA_MODEL_PARAMS: dict[str, dict[str, Any]] = {
-    "gbm": {"n_estimators": 200, "max_depth": 3},
-    "rf": {"n_estimators": 200, "min_samples_leaf": 5},
-    "ebm": {"interactions": 5, "outer_bags": 2, "max_rounds": 1000},
-    "mlp": {"hidden": [64, 32], "epochs": 30, "batch_size": 256, "patience": 4},
-}
-
-
-def costa_rica_config(
-    models: tuple[str, ...] | list[str] = COSTA_RICA_MODELS,
-    *,
-    folds: int = 5,
-    seed: int = 2024,
-    model_params: dict[str, dict] | None = None,
-) -> Any:
-    """Training settings for the Costa Rica run (grouped CV; households are the clusters)."""
-    from slrt_ml.config import config_from_dict
-
-    params = {**COSTA_RICA_MODEL_PARAMS, **(model_params or {})}
-    return config_from_dict(
-        {
-            "seed": seed,
-            "models": list(models),
-            "cv": {"folds": folds},
-            "model_params": {m: params.get(m, {}) for m in models},
-            "tracking": {"enabled": False},
-        }
-    )
-
-
-COSTA_RICA_TITLE = "Costa Rica households: models and the PMT scorecard at equal coverage"
-
-
-def _save_comparison(run_dir: Path, comparison: Any, info: dict[str, Any]) -> None:
-    """The run folder's comparison files and reports (real data: no synthetic banner)."""
-    import json
-
-    from slrt_ml.data.io import atomic_path, write_table
-    from slrt_ml.pipeline.train import write_comparison
-
-    write_comparison(run_dir, comparison, synthetic=False, title=COSTA_RICA_TITLE)
-    write_table(comparison.slices, run_dir / "slices.csv")
-    with atomic_path(run_dir / "costa_rica.json") as tmp:
-        tmp.write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
-
-
-def costa_rica_run(
-    out: str | Path,
-    *,
-    train_csv: str | Path | None = None,
-    models: tuple[str, ...] | list[str] = COSTA_RICA_MODELS,
-    bootstrap: int = 1000,
-    folds: int = 5,
-    seed: int = 2024,
-    weight: str = "household",
-    cache: str | Path | None = None,
-    model_params: dict[str, dict] | None = None,
-    progress: bool = False,
-) -> Any:
-    """Fetch, aggregate, train ``models`` with grouped CV, compare with the PMT scorecard.
-
-    Every model selects as many households as the scorecard (the number of poor
-    households) and is measured against the poor label with paired bootstrap intervals
-    (``bootstrap`` replicates; households are the clusters). Writes the run folder ``out``
-    (models, ``oof_scores.parquet``, ``comparison.csv``, ``selections.parquet``,
-    ``report.md``, ``report.html``, ``slices.csv``, ``costa_rica.json``) and returns the
-    :class:`~slrt_ml.evaluation.compare.Comparison`.
-    """
-    from slrt_ml.pipeline.train import run_comparison, train
-
-    data, info = costa_rica_data(train_csv, cache=cache)
-    config = costa_rica_config(models, folds=folds, seed=seed, model_params=model_params)
-    train(data, out, config, progress=progress)
-    comparison = run_comparison(
-        out, data, quota="reference", bootstrap=bootstrap, seed=seed, weight=weight
-    )
-    reference = {k: v for k, v in data.extra.items() if k != "costa_rica"}
-    _save_comparison(Path(out), comparison, {**info, "reference": reference})
-    return comparison
-
-
-SUMMARY_METRICS = (
-    "exclusion_error",
-    "inclusion_error",
-    "mistargeting",
-    "targeting_differential",
-    "roc_auc",
-    "pr_auc",
-)
-
-
-def _cell(row: pd.Series) -> str:
-    if pd.isna(row["ci_low"]):
-        return f"{row['estimate']:.3f}"
-    return f"{row['estimate']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
-
-
-def comparison_summary(
-    table: pd.DataFrame,
-    reference: str = "pmt_scorecard",
-    metrics: tuple[str, ...] = SUMMARY_METRICS,
-) -> pd.DataFrame:
-    """One row per system: each metric as ``estimate [ci_low, ci_high]``, and the
-    exclusion-error difference from the reference (model minus reference) with its interval.
-
-    >>> table = pd.DataFrame({"system": ["ref", "m", "m"],
-    ...     "metric": ["exclusion_error", "exclusion_error", "exclusion_error_diff_vs_ref"],
-    ...     "estimate": [0.5, 0.4, -0.1], "ci_low": [0.45, 0.35, -0.15],
-    ...     "ci_high": [0.55, 0.45, -0.05]})
-    >>> comparison_summary(table, "ref", ("exclusion_error",)).to_dict("records")[1]
-    {'system': 'm', 'exclusion_error': '0.400 [0.350, 0.450]', 'exclusion_error_diff_vs_ref': '-0.100 [-0.150, -0.050]'}
-    """
-    wanted = [*metrics, f"exclusion_error_diff_vs_{reference}"]
-    rows = table[table["metric"].isin(wanted)].assign(cell=lambda t: t.apply(_cell, axis=1))
-    wide = rows.pivot(index="system", columns="metric", values="cell")
-    order = list(dict.fromkeys(table["system"]))
-    wide = wide.reindex(index=order, columns=[m for m in wanted if m in wide.columns])
-    return wide.fillna("").reset_index().rename_axis(columns=None)
-
-
-def summary_markdown(summary: pd.DataFrame) -> str:
-    """A pipe table (GitHub markdown) of a small frame.
-
-    >>> print(summary_markdown(pd.DataFrame({"system": ["logit"], "auc": ["0.81"]})))
-    | system | auc |
-    |---|---|
-    | logit | 0.81 |
-    """
-    lines = [
-        "| " + " | ".join(map(str, summary.columns)) + " |",
-        "|" + "---|" * len(summary.columns),
-    ]
-    lines += ["| " + " | ".join(map(str, row)) + " |" for row in summary.itertuples(index=False)]
-    return "\n".join(lines)

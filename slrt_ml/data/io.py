@@ -1,4 +1,6 @@
-"""Reading and writing registry tables (Parquet, CSV, Excel). The only stage touching disk.
+"""Reading and writing one table file (Parquet, CSV, Excel), whole or in chunks.
+
+A folder of tables (a registry, a prelist) is :mod:`slrt_ml.data.registry`'s job.
 
 Writes are atomic: data goes to a hidden temporary file beside the target and is renamed
 onto it with :func:`os.replace` only when complete, so an interrupted run never leaves a
@@ -8,33 +10,25 @@ half-written table behind (and never damages the previous version of it).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 import pandas as pd
 
 from slrt_ml.data.codebook import DEFAULT_VERSION
-from slrt_ml.data.schema import Problem, SchemaError, column_specs, validate_table
+from slrt_ml.data.schema import string_columns
 
 __all__ = [
     "TABLE_SUFFIXES",
-    "FileReport",
-    "Registry",
     "TableReadError",
     "TableWriter",
     "atomic_path",
     "find_table",
     "iter_table_chunks",
-    "load_prelist",
-    "load_registry",
     "read_table",
-    "table_kind",
-    "validate_paths",
     "write_table",
 ]
 
@@ -259,33 +253,7 @@ class TableReadError(ValueError):
     """A table file cannot be found or parsed; the message names the file."""
 
 
-_STRING_KINDS = {"id", "area", "code", "yes_no", "nik", "text"}
 _DELIMITERS = (",", ";", "|", "\t")
-_FILE_KINDS = {  # file-name prefix -> table kind (longest prefixes first)
-    "prelist_households": "households",
-    "prelist_members": "members",
-    "households": "households",
-    "members": "members",
-    "siksng": "siksng",
-    "truth": "truth",
-    "areas": "areas",
-}
-
-
-def table_kind(path: str | os.PathLike[str]) -> str:
-    """Table kind from a file name: ``households*``, ``prelist_members*``, ``siksng*`` ...
-
-    >>> table_kind("exports/prelist_members_2024-03.csv")
-    'members'
-    """
-    name = Path(path).name.lower()
-    for prefix, kind in _FILE_KINDS.items():
-        if name.startswith(prefix):
-            return kind
-    raise TableReadError(
-        f"{path}: cannot tell the table kind from the file name; name it after one of "
-        f"{', '.join(_FILE_KINDS)} (e.g. households.csv)"
-    )
 
 
 def find_table(folder: str | os.PathLike[str], name: str) -> Path:
@@ -307,10 +275,6 @@ def find_table(folder: str | os.PathLike[str], name: str) -> Path:
     )
 
 
-def _string_columns(table: str, version: str) -> list[str]:
-    return [n for n, s in column_specs(table, version).items() if s.kind in _STRING_KINDS]
-
-
 def _sniff_delimiter(path: Path) -> str:
     with path.open(encoding="utf-8-sig", errors="replace") as handle:
         header = handle.readline()
@@ -320,7 +284,7 @@ def _sniff_delimiter(path: Path) -> str:
 
 
 def _csv_options(path: Path, table: str, version: str, columns) -> dict:
-    strings = _string_columns(table, version)
+    strings = string_columns(table, version)
     return {
         "sep": _sniff_delimiter(path),
         "dtype": dict.fromkeys(strings, "string"),
@@ -333,7 +297,7 @@ def _csv_options(path: Path, table: str, version: str, columns) -> dict:
 
 def _with_string_codes(df: pd.DataFrame, table: str, version: str) -> pd.DataFrame:
     """Code/id/area/NIK/text columns as dtype ``string`` (stored numbers become their text)."""
-    for name in _string_columns(table, version):
+    for name in string_columns(table, version):
         if name in df.columns and df[name].dtype != "string":
             df[name] = df[name].astype("string")
     return df
@@ -345,7 +309,7 @@ def _read(path: Path, table: str, version: str, columns) -> pd.DataFrame:
         return pd.read_csv(path, **_csv_options(path, table, version, columns))
     if suffix == ".parquet":
         return pd.read_parquet(path, columns=columns)
-    strings = _string_columns(table, version)
+    strings = string_columns(table, version)
     return pd.read_excel(
         path,
         dtype=dict.fromkeys(strings, str),
@@ -356,25 +320,46 @@ def _read(path: Path, table: str, version: str, columns) -> pd.DataFrame:
     )
 
 
+def _read_survey(path: Path, strings: list[str], columns) -> pd.DataFrame:
+    """A survey table: ``strings`` as text, pandas' default missing markers are missing."""
+    suffix = _check_suffix(path)
+    if suffix == ".csv":
+        return pd.read_csv(path, sep=_sniff_delimiter(path), usecols=columns,
+                           dtype=dict.fromkeys(strings, "string"), encoding="utf-8-sig")  # fmt: skip
+    if suffix == ".parquet":
+        return pd.read_parquet(path, columns=columns)
+    return pd.read_excel(path, dtype=dict.fromkeys(strings, str), usecols=columns,
+                         engine="openpyxl")  # fmt: skip
+
+
 def read_table(
     path: str | os.PathLike[str],
     table: str,
     *,
     version: str = DEFAULT_VERSION,
     columns: Sequence[str] | None = None,
+    survey_text_columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Read one table file (CSV with , ; | or tab, Parquet, Excel ``.xlsx``); no validation.
 
     Code, id, area, NIK and text columns come back as dtype ``string`` exactly as stored
     ("073" stays "073"); numbers are parsed by the reader and checked later by
     :mod:`slrt_ml.data.schema`. ``table`` is the kind (``households``, ``members``, ``areas``,
-    ``siksng``, ``truth``).
+    ``siksng``, ``truth``). In a registry table only an empty cell is missing: "NA" may be
+    a real code or name and stays text.
+
+    ``survey_text_columns`` reads a survey table outside the codebook instead (a mapped
+    household table): only these columns are read as text, nothing else is cast, ``table``
+    only names the table in errors, and pandas' default missing markers (``""``, ``"NA"``,
+    ``"N/A"``, ``"NULL"``, ``"nan"`` ...) are missing, as R, Stata and SPSS exports write them.
     """
     path = Path(path)
     if not path.is_file():
         raise TableReadError(f"{path}: no such file")
     columns = list(columns) if columns is not None else None
     try:
+        if survey_text_columns is not None:
+            return _read_survey(path, list(survey_text_columns), columns)
         df = _read(path, table, version, columns)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise TableReadError(f"{path}: cannot read it as a {table} table: {exc}") from exc
@@ -411,168 +396,3 @@ def _parquet_batches(path: Path, chunksize: int, columns) -> Iterator[pd.DataFra
     with pq.ParquetFile(path) as handle:
         for batch in handle.iter_batches(batch_size=chunksize, columns=columns):
             yield batch.to_pandas()
-
-
-# --- registry folders -------------------------------------------------------------------------
-
-
-@dataclass
-class Registry:
-    """The validated tables of one registry folder (areas, siksng, truth may be missing)."""
-
-    households: pd.DataFrame
-    members: pd.DataFrame
-    areas: pd.DataFrame | None
-    siksng: pd.DataFrame | None
-    truth: pd.DataFrame | None
-    metadata: dict = field(default_factory=dict)
-    folder: Path = Path(".")
-
-
-def _optional_table(folder: Path, name: str) -> Path | None:
-    return (
-        None
-        if not any((folder / f"{name}{s}").is_file() for s in TABLE_SUFFIXES)
-        else (find_table(folder, name))
-    )
-
-
-def _metadata(folder: Path) -> dict:
-    path = folder / "metadata.json"
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise TableReadError(f"{path}: not valid JSON ({exc})") from exc
-
-
-def _validated(tables: dict[str, tuple[Path, pd.DataFrame]], version: str) -> dict:
-    """Validate every table, members against households; one SchemaError for all files."""
-    out, problems = {}, []
-    households = tables.get("households", (None, None))[1]
-    for kind, (path, df) in tables.items():
-        extra = {"households": households} if kind == "members" else {}
-        try:
-            out[kind] = validate_table(df, kind, file=str(path), version=version, **extra)
-        except SchemaError as exc:
-            problems += exc.problems
-    if problems:
-        raise SchemaError(problems)
-    return out
-
-
-def load_registry(
-    folder: str | os.PathLike[str], *, validate: bool = True, version: str = DEFAULT_VERSION
-) -> Registry:
-    """Read a registry folder (households, members and, if present, areas, siksng, truth).
-
-    With ``validate`` (the default) every table is checked against the contract and comes
-    back with canonical dtypes; all problems of all files raise one :class:`SchemaError`.
-    """
-    folder = Path(folder)
-    paths = {
-        "households": find_table(folder, "households"),
-        "members": find_table(folder, "members"),
-    }
-    for name in ("areas", "siksng", "truth"):
-        if (path := _optional_table(folder, name)) is not None:
-            paths[name] = path
-    tables = {kind: (path, read_table(path, kind, version=version)) for kind, path in paths.items()}
-    frames = _validated(tables, version) if validate else {k: df for k, (_, df) in tables.items()}
-    return Registry(
-        households=frames["households"],
-        members=frames["members"],
-        areas=frames.get("areas"),
-        siksng=frames.get("siksng"),
-        truth=frames.get("truth"),
-        metadata=_metadata(folder),
-        folder=folder,
-    )
-
-
-def load_prelist(
-    folder: str | os.PathLike[str], *, validate: bool = False, version: str = DEFAULT_VERSION
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read ``prelist_households.*`` and ``prelist_members.*`` of a folder.
-
-    Not validated by default: batch scoring keeps the valid households and writes the rest
-    to a rejects file (:func:`slrt_ml.data.schema.household_rejects`), so one bad row must not
-    stop the read. ``validate=True`` checks both tables and raises on any problem.
-    """
-    folder = Path(folder)
-    paths = {
-        "households": find_table(folder, "prelist_households"),
-        "members": find_table(folder, "prelist_members"),
-    }
-    tables = {kind: (path, read_table(path, kind, version=version)) for kind, path in paths.items()}
-    frames = _validated(tables, version) if validate else {k: df for k, (_, df) in tables.items()}
-    return frames["households"], frames["members"]
-
-
-# --- validating files (the `slrt-ml data validate` command) ----------------------------------
-
-
-@dataclass
-class FileReport:
-    """Outcome of validating one file: its kind, row count and problems (empty when valid)."""
-
-    path: Path
-    kind: str
-    rows: int
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def valid(self) -> bool:
-        return not self.problems
-
-
-def _table_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    files: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            files += sorted(
-                p for p in path.iterdir() if p.suffix.lower() in TABLE_SUFFIXES and _known(p)
-            )
-        else:
-            files.append(path)
-    return list(dict.fromkeys(files))
-
-
-def _known(path: Path) -> bool:
-    return any(path.name.lower().startswith(prefix) for prefix in _FILE_KINDS)
-
-
-def _partner(path: Path, files: list[Path]) -> Path | None:
-    """The household file that goes with a member file (same folder, same prefix)."""
-    wanted = path.name.lower().replace("members", "households", 1)
-    return next((f for f in files if f.parent == path.parent and f.name.lower() == wanted), None)
-
-
-def _report(path: Path, files: list[Path], version: str) -> FileReport:
-    kind = table_kind(path)
-    df = read_table(path, kind, version=version)
-    extra = {}
-    if kind == "members" and (partner := _partner(path, files)) is not None:
-        extra["households"] = read_table(partner, "households", version=version)
-    try:
-        validate_table(df, kind, file=path.name, version=version, **extra)
-    except SchemaError as exc:
-        return FileReport(path, kind, len(df), exc.problems)
-    return FileReport(path, kind, len(df))
-
-
-def validate_paths(
-    paths: Sequence[str | os.PathLike[str]], *, version: str = DEFAULT_VERSION
-) -> list[FileReport]:
-    """Validate registry folders and/or single files; one report per file.
-
-    The table kind comes from the file name (``households*``, ``members*``, ``siksng*``,
-    ``truth*``, ``areas*``, ``prelist_households*``, ``prelist_members*``). A member file
-    is also checked against the household file beside it when that file is among ``paths``
-    (or in the same folder given). Unreadable files raise :class:`TableReadError`.
-    """
-    files = _table_files(paths)
-    if not files:
-        raise TableReadError(f"no table files found in {', '.join(map(str, paths))}")
-    return [_report(path, files, version) for path in files]

@@ -68,7 +68,9 @@ class _MemberMerge:
 
     def upto(self, last_id: str) -> pd.DataFrame:
         """All remaining member rows with IDBDT <= ``last_id`` (and rows without IDBDT)."""
-        while not self._done and (self._buffer is None or self._last is None or self._last <= last_id):
+        while not self._done and (
+            self._buffer is None or self._last is None or self._last <= last_id
+        ):
             self._pull()
         if self._buffer is None:
             return pd.DataFrame()

@@ -1,13 +1,14 @@
 """From per-column contributions to readable reasons: grouping, labels, top-k, tidy table.
 
-Private helpers of :mod:`slrt_ml.explain.api` and :mod:`slrt_ml.pipeline.score`; everything here is
+Helpers of :mod:`slrt_ml.explain.api` and of prelist scoring; everything here is
 plain NumPy/pandas (no SHAP), vectorised so reasons can be written for millions of rows.
 
 Grouping: an encoded column (``jenis_lantai=9``) belongs to the ``household_features``
 column it came from (``encoder.sources_``); all one-hot columns of a feature are summed
 into one contribution, so the household's *answer* to the item gets one number. A
 pairwise term of an additive model (``"a & b"``) is split half and half between its two
-features (the symmetric Shapley split of a two-player term).
+features (the symmetric Shapley split of a two-player term,
+:func:`slrt_ml.models.ebm.term_shares`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+
+from slrt_ml.features import FEATURES, describe_answer
+from slrt_ml.models._base import BASE
+from slrt_ml.models.ebm import term_shares
 
 __all__ = [
     "BASE",
@@ -28,7 +33,6 @@ __all__ = [
     "tidy_explanations",
 ]
 
-BASE = "__base__"
 PAIR_SEPARATOR = " & "
 
 
@@ -36,8 +40,7 @@ def _source_weights(column: str, sources: Mapping[str, str]) -> dict[str, float]
     if column in sources:
         return {sources[column]: 1.0}
     if PAIR_SEPARATOR in column:
-        parts = [sources.get(p, p) for p in column.split(PAIR_SEPARATOR)]
-        return {p: 1.0 / len(parts) for p in parts}
+        return term_shares([sources.get(p, p) for p in column.split(PAIR_SEPARATOR)])
     return {column: 1.0}
 
 
@@ -71,16 +74,12 @@ def item_label(feature: str) -> str:
     >>> item_label("not_a_feature")
     'not_a_feature'
     """
-    from slrt_ml.features.households import FEATURES
-
     info = FEATURES.get(feature)
     return info.label if info is not None else feature
 
 
 @lru_cache(maxsize=65_536)
 def _describe(feature: str, value: object) -> str:
-    from slrt_ml.features.households import FEATURES, describe_answer
-
     if feature not in FEATURES:
         return f"{feature}: {value}"
     return describe_answer(feature, value)

@@ -1,7 +1,7 @@
 """The feature catalogue: constants of the rules, :data:`FEATURES` and how to say a value.
 
-Kept apart from the computation in :mod:`slrt_ml.features.households`, which re-exports the public
-names; import them from there.
+Kept apart from the computation (:mod:`slrt_ml.features.households` and the modules it
+joins); the public names are re-exported by :mod:`slrt_ml.features`.
 """
 
 from __future__ import annotations
@@ -421,7 +421,7 @@ def describe_answer(feature: str, value: object) -> str:
         info = FEATURES[feature]
     except KeyError:
         raise FeatureError(
-            f"unknown feature {feature!r}; known features are the keys of slrt_ml.features.households.FEATURES"
+            f"unknown feature {feature!r}; known features are the keys of slrt_ml.features.FEATURES"
         ) from None
     if info.kind == "categorical":
         text = _category_text(info, value)

@@ -183,8 +183,15 @@ class DriftAccumulator:
         rows = [self._row(name, spec) for name, spec in self.profile.items() if name in self.counts]
         return pd.DataFrame(
             rows,
-            columns=["feature", "kind", "psi", "n_unseen", "unseen_codes", "n_out_of_range",
-                     "large_drift"],
+            columns=[
+                "feature",
+                "kind",
+                "psi",
+                "n_unseen",
+                "unseen_codes",
+                "n_out_of_range",
+                "large_drift",
+            ],
         )
 
     def _row(self, name: str, spec: dict) -> dict[str, Any]:

@@ -28,6 +28,7 @@ __all__ = [
     "PovertyModel",
     "balanced_weight",
     "contributions_by_feature",
+    "integer_seed",
 ]
 
 
@@ -44,6 +45,30 @@ class PovertyModel(ClassifierMixin, BaseEstimator):
     name: ClassVar[str] = ""
 
     def fit(self, X, y, sample_weight=None, groups=None) -> PovertyModel:
+        """Fit the encoder and the model on the training households.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            ``household_features`` rows (or any numeric/string table).
+        y : array-like
+            The poor label, two classes; the larger label is poor.
+        sample_weight : array-like, optional
+            Household weights; zero-weight rows do not count.
+        groups : array-like, optional
+            The desa code of each household (see the class docstring).
+
+        Returns
+        -------
+        PovertyModel
+            ``self``, fitted.
+
+        Raises
+        ------
+        ValueError
+            ``y`` is missing, has NaN, not exactly two classes, or only one class with a
+            positive weight.
+        """
         poor = self._encode_target(y, len(as_frame(X)))
         encoded, weight = self._fit_encoder(X, sample_weight)
         _check_both_classes_weighted(poor, weight)
@@ -51,21 +76,65 @@ class PovertyModel(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X) -> np.ndarray:
-        """The model's margin (log-odds of being poor; minus the prediction for OLS)."""
+        """The model's margin (log-odds of being poor; minus the prediction for OLS).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Rows with the columns seen in ``fit``.
+
+        Returns
+        -------
+        ndarray
+            One margin per row, higher = poorer.
+        """
         return self._margin(self._encode(X))
 
     def predict_proba(self, X) -> np.ndarray:
-        """Probabilities of ``classes_`` (column 1 = poor); rows sum to 1."""
+        """Probabilities of ``classes_`` (column 1 = poor); rows sum to 1.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Rows with the columns seen in ``fit``.
+
+        Returns
+        -------
+        ndarray
+            Shape (n, 2).
+        """
         poor = np.clip(self._proba_poor(self._encode(X)), 0.0, 1.0)
         return np.column_stack([1.0 - poor, poor])
 
     def predict(self, X) -> np.ndarray:
-        """The label of the more likely class (poor when its probability is at least 0.5)."""
+        """The label of the more likely class (poor when its probability is at least 0.5).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Rows with the columns seen in ``fit``.
+
+        Returns
+        -------
+        ndarray
+            One label of ``classes_`` per row.
+        """
         poor = self.predict_proba(X)[:, 1] >= 0.5
         return self.classes_[poor.astype(int)]
 
     def poverty_score(self, X) -> np.ndarray:
-        """Score for ranking households: higher = poorer (the margin)."""
+        """Score for ranking households: higher = poorer (the margin).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Rows with the columns seen in ``fit``.
+
+        Returns
+        -------
+        ndarray
+            :meth:`decision_function` of the rows.
+        """
         return self.decision_function(X)
 
     # -- hooks ----------------------------------------------------------------------------
@@ -146,9 +215,27 @@ def _check_both_classes_weighted(poor: np.ndarray, weight: np.ndarray) -> None:
 
 
 def balanced_weight(poor: np.ndarray, weight: np.ndarray, class_weight) -> np.ndarray:
-    """Sample weights times class weights (``None``, ``"balanced"`` or ``{0: w0, 1: w1}``).
+    """Sample weights times class weights.
 
-    "balanced" gives each class the same total weight, as scikit-learn does.
+    Parameters
+    ----------
+    poor : ndarray
+        0/1 label per household.
+    weight : ndarray
+        Sample weight per household.
+    class_weight : None, "balanced" or dict
+        ``None`` keeps ``weight``; "balanced" gives each class the same total weight, as
+        scikit-learn does; ``{0: w0, 1: w1}`` multiplies each class by its weight.
+
+    Returns
+    -------
+    ndarray
+        The combined weights.
+
+    Raises
+    ------
+    ValueError
+        ``class_weight`` is none of the above.
 
     >>> balanced_weight(np.array([0, 0, 0, 1]), np.ones(4), "balanced").tolist()
     [0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 2.0]
@@ -167,6 +254,32 @@ def balanced_weight(poor: np.ndarray, weight: np.ndarray, class_weight) -> np.nd
     return weight * per_class[poor]
 
 
+def integer_seed(random_state, *, default: int | None = None) -> int | None:
+    """The integer seed a wrapped library wants, from a scikit-learn ``random_state``.
+
+    Parameters
+    ----------
+    random_state : None, int or numpy.random.RandomState
+        A ``RandomState`` gives one draw from it (so each call advances it).
+    default : int or None, default None
+        The seed for ``random_state=None`` (XGBoost wants an integer: its own default, 0).
+
+    Returns
+    -------
+    int or None
+
+    >>> integer_seed(None), integer_seed(None, default=0), integer_seed(np.int64(7))
+    (None, 0, 7)
+    >>> integer_seed(np.random.RandomState(0))
+    209652396
+    """
+    if random_state is None:
+        return default
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    return int(random_state)
+
+
 BASE = "__base__"
 
 
@@ -177,6 +290,18 @@ def contributions_by_feature(
 
     The ``__base__`` column (the margin at the reference point) is kept as is, so each row
     still sums to the model's margin.
+
+    Parameters
+    ----------
+    encoded_contributions : DataFrame
+        One column per encoded column plus ``__base__``.
+    sources : dict
+        Encoded column -> source feature column (``encoder.sources_``).
+
+    Returns
+    -------
+    DataFrame
+        One column per source feature (in ``sources`` order) plus ``__base__``.
 
     >>> c = pd.DataFrame({"Lantai=2": [0.5], "Lantai=9": [1.0], "Luas": [-0.25], BASE: [0.1]})
     >>> contributions_by_feature(c, {"Lantai=2": "Lantai", "Lantai=9": "Lantai", "Luas": "Luas"})
@@ -198,9 +323,23 @@ class ExactContributions:
     def contributions(self, X, by: str = "feature") -> pd.DataFrame:
         """Per-household contributions to :meth:`decision_function`, plus ``__base__``.
 
-        ``by="feature"`` sums encoded columns back to ``household_features`` columns
-        (via ``encoder_.sources_``); ``by="encoded"`` keeps one column per encoded column.
-        Every row sums to the household's margin.
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Rows with the columns seen in ``fit``.
+        by : {"feature", "encoded"}, default "feature"
+            ``"feature"`` sums encoded columns back to ``household_features`` columns (via
+            ``encoder_.sources_``); ``"encoded"`` keeps one column per encoded column.
+
+        Returns
+        -------
+        DataFrame
+            Contributions plus ``__base__``; every row sums to the household's margin.
+
+        Raises
+        ------
+        ValueError
+            ``by`` is neither "feature" nor "encoded".
         """
         if by not in ("feature", "encoded"):
             raise ValueError(f"contributions(by=...) must be 'feature' or 'encoded', got {by!r}")

@@ -98,6 +98,26 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
         self.fill_missing = fill_missing
 
     def fit(self, X, y=None, sample_weight=None) -> FeatureEncoder:
+        """Learn the kept levels and the numeric medians, means and scales.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            The training fold's features.
+        y : ignored
+        sample_weight : array-like, optional
+            Weights of the means and scales.
+
+        Returns
+        -------
+        FeatureEncoder
+            ``self``, fitted.
+
+        Raises
+        ------
+        ValueError
+            ``mode`` is neither "onehot" nor "ordinal", or ``X`` is empty.
+        """
         if self.mode not in ("onehot", "ordinal"):
             raise ValueError(
                 f"FeatureEncoder mode must be 'onehot' or 'ordinal', got {self.mode!r}"
@@ -116,6 +136,23 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X) -> pd.DataFrame:
+        """Encode rows with what ``fit`` learned.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Rows with the columns seen in ``fit`` (extra columns are ignored).
+
+        Returns
+        -------
+        DataFrame
+            ``float32`` columns named as :meth:`get_feature_names_out`, on ``X``'s index.
+
+        Raises
+        ------
+        ValueError
+            A fitted column is missing, or a numeric column is text now.
+        """
         check_is_fitted(self, "sources_")
         frame = self._check_columns(as_frame(X))
         out = np.zeros((len(frame), len(self.sources_)), dtype=np.float32, order=self._order())
@@ -126,6 +163,7 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
         return pd.DataFrame(out, columns=list(self.sources_), index=frame.index, copy=False)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """The encoded column names (``sources_`` keys), as an object array."""
         check_is_fitted(self, "sources_")
         return np.asarray(list(self.sources_), dtype=object)
 

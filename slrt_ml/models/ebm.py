@@ -10,27 +10,42 @@ between its two features when summing back to features.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit
 
-from ._base import BASE, ExactContributions, PovertyModel, balanced_weight
+from ._base import BASE, ExactContributions, PovertyModel, balanced_weight, integer_seed
 from ._encoding import FeatureEncoder
 
-__all__ = ["ExplainableBoostingModel"]
+__all__ = ["ExplainableBoostingModel", "term_shares", "term_split_matrix"]
 
 
 class ExplainableBoostingModel(ExactContributions, PovertyModel):
     """Explainable boosting with defaults sized for two cores and ~20k households.
 
-    Parameters: ``interactions`` (number of pair terms), ``outer_bags``,
-    ``validation_size`` (early-stopping share; with ``fit(..., groups=desa)`` each outer
-    bag holds out whole desa, as cross-validation does),
-    ``learning_rate``, ``max_rounds``, ``max_bins``, ``min_samples_leaf``,
-    ``class_weight``, ``min_frequency``, ``n_jobs``, ``random_state``.
-    Fitted: ``ebm_`` (the ExplainableBoostingClassifier).
+    Parameters
+    ----------
+    interactions : int, default 10
+        Number of pair terms.
+    outer_bags : int, default 4
+    validation_size : float, default 0.15
+        Early-stopping share; with ``fit(..., groups=desa)`` each outer bag holds out
+        whole desa, as cross-validation does.
+    learning_rate, max_rounds, max_bins, min_samples_leaf, n_jobs
+        Passed to ``ExplainableBoostingClassifier``.
+    class_weight : None, "balanced" or dict
+        See :func:`~slrt_ml.models._base.balanced_weight`.
+    min_frequency : int, default 10
+        Rarer category levels are pooled.
+    random_state : None, int or RandomState
+
+    Attributes
+    ----------
+    ebm_ : ExplainableBoostingClassifier
+        The fitted EBM.
     """
 
     name: ClassVar[str] = "ebm"
@@ -79,7 +94,7 @@ class ExplainableBoostingModel(ExactContributions, PovertyModel):
             max_bins=self.max_bins,
             min_samples_leaf=self.min_samples_leaf,
             n_jobs=self.n_jobs,
-            random_state=_seed(self.random_state),
+            random_state=integer_seed(self.random_state),
         )
         weight = balanced_weight(poor, weight, self.class_weight)
         keep = weight > 0  # the EBM rejects zero weights; dropping those rows is equivalent
@@ -96,7 +111,7 @@ class ExplainableBoostingModel(ExactContributions, PovertyModel):
         if groups is None or self.validation_size <= 0 or len(np.unique(groups)) < 2:
             return None
         groups = np.asarray(groups)
-        seed = _seed(self.random_state)
+        seed = integer_seed(self.random_state)
         bags = np.ones((len(groups), self.outer_bags), dtype=np.int8)
         for bag in range(self.outer_bags):
             split = GroupShuffleSplit(
@@ -113,14 +128,57 @@ class ExplainableBoostingModel(ExactContributions, PovertyModel):
         terms = self.ebm_.eval_terms(encoded.to_numpy())
         per_column = np.zeros((len(encoded), encoded.shape[1]))
         for term, features in enumerate(self.ebm_.term_features_):
-            for feature in features:  # a pair term is split evenly between its features
-                per_column[:, feature] += terms[:, term] / len(features)
+            for feature, share in term_shares(features).items():
+                per_column[:, feature] += terms[:, term] * share
         out = pd.DataFrame(per_column, columns=encoded.columns, index=encoded.index)
         out[BASE] = float(np.ravel(self.ebm_.intercept_)[0])
         return out
 
 
-def _seed(random_state) -> int | None:
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(np.iinfo(np.int32).max))
-    return None if random_state is None else int(random_state)
+def term_shares(features: Sequence[Hashable]) -> dict[Hashable, float]:
+    """Each feature's share of a term's contribution: an even split.
+
+    A main term goes whole to its feature; a pair term half and half to its two features
+    (the symmetric Shapley split of a two-player term). The one rule for splitting terms,
+    used by ``contributions``, :func:`term_split_matrix` and the explanations.
+
+    Parameters
+    ----------
+    features : sequence
+        The features of one term (column positions or names).
+
+    Returns
+    -------
+    dict
+        Feature -> share; the shares sum to 1.
+
+    >>> term_shares([3]), term_shares(["a", "b"])
+    ({3: 1.0}, {'a': 0.5, 'b': 0.5})
+    """
+    return {feature: 1.0 / len(features) for feature in features}
+
+
+def term_split_matrix(term_features: Sequence[Sequence[int]], n_columns: int) -> np.ndarray:
+    """Matrix (terms x encoded columns) of :func:`term_shares`: ``terms @ split`` gives
+    per-column contributions.
+
+    Parameters
+    ----------
+    term_features : sequence of sequences of int
+        Column positions of each term (``ebm.term_features_``).
+    n_columns : int
+        Number of encoded columns.
+
+    Returns
+    -------
+    ndarray
+        Shape (terms, n_columns).
+
+    >>> term_split_matrix([(0,), (1,), (0, 1)], 2).tolist()
+    [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]]
+    """
+    split = np.zeros((len(term_features), n_columns))
+    for term, members in enumerate(term_features):
+        for column, share in term_shares(members).items():
+            split[term, column] = share
+    return split

@@ -41,9 +41,14 @@ class PMTOLS(_LinearContributions, PovertyModel):
     = prediction - 0.5 (positive exactly when predicted poor).
     ``target_kind_`` says which ("welfare" or "label").
 
-    Parameters: ``alpha`` (ridge penalty; tiny, only to keep the full one-hot design
-    solvable), ``min_frequency`` (rarer category levels pooled), ``random_state`` (unused:
-    the fit is deterministic; accepted so every model takes the same keys).
+    Parameters
+    ----------
+    alpha : float, default 1e-3
+        Ridge penalty; tiny, only to keep the full one-hot design solvable.
+    min_frequency : int, default 10
+        Rarer category levels are pooled.
+    random_state : ignored
+        The fit is deterministic; accepted so every model takes the same keys.
     """
 
     name: ClassVar[str] = "pmt_ols"
@@ -55,6 +60,23 @@ class PMTOLS(_LinearContributions, PovertyModel):
         self.random_state = random_state
 
     def fit(self, X, y, sample_weight=None, groups=None) -> PMTOLS:
+        """Fit on log relative welfare (continuous ``y``) or on a 0/1 poor label.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            ``household_features`` rows.
+        y : array-like
+            ``log(welfare_pc / poverty_line)`` or the poor label.
+        sample_weight : array-like, optional
+            Household weights.
+        groups : ignored
+
+        Returns
+        -------
+        PMTOLS
+            ``self``, fitted.
+        """
         values = np.asarray(y)
         if _is_welfare(values):
             return self._fit_welfare(X, values.astype(np.float64).ravel(), sample_weight)
@@ -117,8 +139,17 @@ def _is_welfare(values: np.ndarray) -> bool:
 class LogitModel(_LinearContributions, PovertyModel):
     """Logistic regression of the poor label on standardised, one-hot encoded features.
 
-    Parameters: ``C`` (inverse L2 strength), ``class_weight`` (None, "balanced" or
-    {0: w, 1: w}), ``max_iter``, ``min_frequency``, ``random_state`` (for the solver).
+    Parameters
+    ----------
+    C : float, default 1.0
+        Inverse L2 strength.
+    class_weight : None, "balanced" or dict
+        See :func:`~slrt_ml.models._base.balanced_weight`.
+    max_iter : int, default 1000
+    min_frequency : int, default 10
+        Rarer category levels are pooled.
+    random_state : None, int or RandomState
+        For the solver.
     """
 
     name: ClassVar[str] = "logit"

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 
-from ._base import PovertyModel, balanced_weight
+from ._base import PovertyModel, balanced_weight, integer_seed
 from ._encoding import FeatureEncoder
 
 # TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) is noise on CPU machines;
@@ -52,16 +52,39 @@ _MIN_ROWS_FOR_VALIDATION = 50
 class MLPModel(PovertyModel):
     """Keras MLP with categorical embeddings and early stopping on a desa-grouped split.
 
-    Parameters: ``hidden`` (widths of the dense layers), ``dropout``, ``embedding_dim``
-    (upper bound; a column with k levels gets min(embedding_dim, (k + 1) // 2)),
-    ``epochs``, ``batch_size``, ``learning_rate``, ``patience`` (early stopping),
-    ``validation_fraction`` (0 disables early stopping), ``class_weight`` (default
-    "balanced"), ``min_frequency``, ``verbose``, ``random_state``.
-
     ``fit(X, y, sample_weight=None, groups=None)``: with ``groups`` (e.g. KDDESA) the
     validation split holds out whole desa, as cross-validation does; without, a seeded
-    random split of households. Fitted: ``network_`` (Keras model), ``head_``,
-    ``embedding_slices_``, ``history_`` (loss per epoch), ``n_epochs_``.
+    random split of households.
+
+    Parameters
+    ----------
+    hidden : sequence of int, default (128, 64)
+        Widths of the dense layers.
+    dropout : float, default 0.2
+    embedding_dim : int, default 8
+        Upper bound; a column with k levels gets min(embedding_dim, (k + 1) // 2).
+    epochs, batch_size, learning_rate, verbose
+        Keras training settings.
+    patience : int, default 5
+        Early-stopping patience.
+    validation_fraction : float, default 0.15
+        0 disables early stopping.
+    class_weight : None, "balanced" or dict, default "balanced"
+        See :func:`~slrt_ml.models._base.balanced_weight`.
+    min_frequency : int, default 10
+        Rarer category levels are pooled.
+    random_state : None, int or RandomState
+        Seeds Keras and makes TensorFlow's ops deterministic (process-wide).
+
+    Attributes
+    ----------
+    network_ : keras.Model
+    head_ : keras.Model
+    embedding_slices_ : dict
+        Source column -> slice of the head's input.
+    history_ : dict
+        Loss per epoch.
+    n_epochs_ : int
     """
 
     name: ClassVar[str] = "mlp"
@@ -107,7 +130,7 @@ class MLPModel(PovertyModel):
     def _fit_encoded(self, encoded, poor, weight, groups) -> None:
         import keras
 
-        seed = self._seed()
+        seed = integer_seed(self.random_state)
         if seed is not None:
             keras.utils.set_random_seed(seed)
             _enable_determinism()
@@ -191,11 +214,6 @@ class MLPModel(PovertyModel):
         return inputs
 
     # -- training helpers ----------------------------------------------------------------------
-
-    def _seed(self) -> int | None:
-        if isinstance(self.random_state, np.random.RandomState):
-            return int(self.random_state.randint(np.iinfo(np.int32).max))
-        return None if self.random_state is None else int(self.random_state)
 
     def _validation_split(self, n_rows: int, groups, seed) -> tuple[np.ndarray, np.ndarray]:
         everything = np.arange(n_rows)

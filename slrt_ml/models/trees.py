@@ -25,7 +25,7 @@ from scipy.special import logit
 from sklearn.ensemble import RandomForestClassifier
 from xgboost import DMatrix, XGBClassifier
 
-from ._base import BASE, ExactContributions, PovertyModel, balanced_weight
+from ._base import BASE, ExactContributions, PovertyModel, balanced_weight, integer_seed
 from ._encoding import FeatureEncoder
 
 __all__ = ["GradientBoostingModel", "RandomForestModel"]
@@ -39,10 +39,23 @@ _ROWS_PER_THREAD = 5_000
 class GradientBoostingModel(ExactContributions, PovertyModel):
     """XGBoost classifier with shallow trees (histogram method, two threads).
 
-    Parameters: ``n_estimators``, ``max_depth``, ``learning_rate``, ``subsample``,
-    ``colsample_bytree``, ``min_child_weight``, ``reg_lambda``, ``class_weight``,
-    ``min_frequency`` (rarer category levels pooled), ``n_jobs``, ``random_state``.
-    Fitted: ``booster_`` (the XGBClassifier).
+    Parameters
+    ----------
+    n_estimators, max_depth, learning_rate, subsample, colsample_bytree, min_child_weight, reg_lambda
+        Passed to ``xgboost.XGBClassifier``.
+    class_weight : None, "balanced" or dict
+        See :func:`~slrt_ml.models._base.balanced_weight`.
+    min_frequency : int, default 10
+        Rarer category levels are pooled.
+    n_jobs : int, default 2
+        XGBoost threads.
+    random_state : None, int or RandomState
+        Seed (``None``: XGBoost's default 0).
+
+    Attributes
+    ----------
+    booster_ : XGBClassifier
+        The fitted booster.
     """
 
     name: ClassVar[str] = "gbm"
@@ -87,7 +100,7 @@ class GradientBoostingModel(ExactContributions, PovertyModel):
             reg_lambda=self.reg_lambda,
             tree_method="hist",
             n_jobs=self.n_jobs,
-            random_state=_seed(self.random_state),
+            random_state=integer_seed(self.random_state, default=0),
         )
         self.booster_.fit(
             encoded, poor, sample_weight=balanced_weight(poor, weight, self.class_weight)
@@ -105,9 +118,23 @@ class GradientBoostingModel(ExactContributions, PovertyModel):
 class RandomForestModel(PovertyModel):
     """scikit-learn random forest with modest depth, so explanations stay affordable.
 
-    Parameters: ``n_estimators``, ``max_depth``, ``min_samples_leaf``, ``max_features``,
-    ``class_weight``, ``min_frequency``, ``n_jobs``, ``random_state``. Margin = log-odds of
-    the forest's vote share (floored at 1e-6). Fitted: ``forest_``.
+    Margin = log-odds of the forest's vote share (floored at 1e-6).
+
+    Parameters
+    ----------
+    n_estimators, max_depth, min_samples_leaf, max_features, random_state
+        Passed to ``sklearn.ensemble.RandomForestClassifier``.
+    class_weight : None, "balanced" or dict
+        See :func:`~slrt_ml.models._base.balanced_weight`.
+    min_frequency : int, default 10
+        Rarer category levels are pooled.
+    n_jobs : int, default 2
+        Threads for fitting and for prediction (over row chunks).
+
+    Attributes
+    ----------
+    forest_ : RandomForestClassifier
+        The fitted forest.
     """
 
     name: ClassVar[str] = "rf"
@@ -163,12 +190,3 @@ class RandomForestModel(PovertyModel):
 
     def _margin(self, encoded):
         return logit(np.clip(self._proba_poor(encoded), _PROBA_FLOOR, 1 - _PROBA_FLOOR))
-
-
-def _seed(random_state) -> int:
-    """XGBoost wants an integer seed; ``None`` means 0 (XGBoost's own default)."""
-    if random_state is None:
-        return 0
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(np.iinfo(np.int32).max))
-    return int(random_state)

@@ -8,6 +8,7 @@ score the prelist -> one summary. Every number it prints comes from synthetic da
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from slrt_ml import tracking
 from slrt_ml.config import Config, load_config
+from slrt_ml.data.io import write_table
+from slrt_ml.data.synth.generator import generate_registry
+from slrt_ml.evaluation.compare import Comparison
+from slrt_ml.explain.api import explain_households
+from slrt_ml.models import load_model
+from slrt_ml.pipeline.compare import compare_and_write
+from slrt_ml.pipeline.run_folder import RunFolder
+from slrt_ml.pipeline.score import load_scoring_models, score_prelist
+from slrt_ml.pipeline.train import load_targeting_data, train
+from slrt_ml.targeting.frame import TargetingData
 
 __all__ = ["DemoResult", "run_demo", "DEMO_HOUSEHOLDS"]
 
@@ -43,8 +55,14 @@ class DemoResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def headline_table(comparison: Any) -> pd.DataFrame:
-    """Exclusion and inclusion error with 95% intervals, one row per system."""
+def headline_table(comparison: Comparison) -> pd.DataFrame:
+    """Exclusion and inclusion error with 95% intervals, one row per system.
+
+    Returns
+    -------
+    DataFrame
+        ``system``, ``exclusion_error``, ``inclusion_error`` and their ``*_ci`` as text.
+    """
     table = comparison.table
     rows = []
     for system in comparison.systems:
@@ -59,8 +77,6 @@ def headline_table(comparison: Any) -> pd.DataFrame:
 
 class _Clock:
     def __init__(self) -> None:
-        import time
-
         self._now = time.perf_counter
         self.timings: dict[str, float] = {}
 
@@ -71,15 +87,11 @@ class _Clock:
         return self._now()
 
 
-def _explain_sample(run_dir: Path, data: Any, champion: str, out: Path, n: int = 200) -> Path:
-    from slrt_ml.data.io import write_table
-    from slrt_ml.explain.api import explain_households
-    from slrt_ml.models import load_model
-
-    model = load_model(run_dir / "models" / champion)
+def _explain_sample(run: RunFolder, data: TargetingData, champion: str, n: int = 200) -> Path:
+    model = load_model(run.model_dir(champion))
     sample = data.features.head(n)
     explanation = explain_households(model, sample, model_name=champion)
-    return write_table(explanation.table, out)
+    return write_table(explanation.table, run.explanations)
 
 
 def run_demo(
@@ -92,11 +104,28 @@ def run_demo(
     track: bool = True,
     progress: bool = True,
 ) -> DemoResult:
-    """Run the whole job into ``out`` (registry, run folder, scored prelist)."""
-    from slrt_ml.data.synth.generator import generate_registry
-    from slrt_ml.pipeline.score import load_scoring_models, score_prelist
-    from slrt_ml.pipeline.train import compare_and_write, load_targeting_data, train
+    """Run the whole job into ``out`` (registry, run folder, scored prelist).
 
+    Parameters
+    ----------
+    out : str or Path
+        Folder for ``registry/``, ``run/`` and ``prelist_scored.csv``.
+    households, seed : int
+        Size and seed of the synthetic registry (the seed also seeds training).
+    config : Config, optional
+        Models and settings; the packaged default when omitted.
+    tracking_uri : str, optional
+        MLflow tracking URI (default: a local store, see :mod:`slrt_ml.tracking`).
+    track : bool
+        Log training, comparison and scoring to MLflow.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    DemoResult
+        Paths, headline numbers, the champion and timings.
+    """
     config = dataclasses.replace(config or load_config(), seed=seed)
     out = Path(out)
     data_dir, run_dir = out / "registry", out / "run"
@@ -116,18 +145,22 @@ def run_demo(
 
     t = clock.start()
     paths, comparison = compare_and_write(
-        run_dir, data, quota=config.compare.quota, by=config.compare.by,
-        bootstrap=config.compare.bootstrap, seed=config.seed, weight=config.compare.weight,
+        run_dir,
+        data,
+        quota=config.compare.quota,
+        by=config.compare.by,
+        bootstrap=config.compare.bootstrap,
+        seed=config.seed,
+        weight=config.compare.weight,
     )
     clock.lap("compare", t)
 
     runs: dict[str, str] = {}
     if track:
-        from slrt_ml import tracking
-
         t = clock.start()
-        runs["train"] = tracking.log_training(run_dir, tracking_uri=tracking_uri,
-                                              experiment=config.tracking.experiment)
+        runs["train"] = tracking.log_training(
+            run_dir, tracking_uri=tracking_uri, experiment=config.tracking.experiment
+        )
         runs["compare"] = tracking.log_comparison(
             run_dir, tracking_uri=tracking_uri, register_as=config.tracking.registered_model_name
         )
@@ -137,26 +170,43 @@ def run_demo(
     champion = next(iter(models))
 
     t = clock.start()
-    explanations = _explain_sample(run_dir, data, champion, run_dir / "explanations.parquet")
+    explanations = _explain_sample(RunFolder(run_dir), data, champion)
     clock.lap("explain", t)
 
     t = clock.start()
     scored = score_prelist(
-        data_dir, models, out / "prelist_scored.csv", explain=True,
-        top_k=config.scoring.top_k, quota=config.scoring.quota_share or 0.2,
-        profile=profile, progress=progress,
+        data_dir,
+        models,
+        out / "prelist_scored.csv",
+        explain=True,
+        top_k=config.scoring.top_k,
+        quota=config.scoring.quota_share or 0.2,
+        profile=profile,
+        progress=progress,
     )
     clock.lap("score", t)
     if track:
-        runs["score"] = tracking.log_scoring(scored.summary(), scored.output,
-                                             tracking_uri=tracking_uri, model_uri=model_uri,
-                                             experiment=config.tracking.experiment)
+        runs["score"] = tracking.log_scoring(
+            scored.summary(),
+            scored.output,
+            tracking_uri=tracking_uri,
+            model_uri=model_uri,
+            experiment=config.tracking.experiment,
+        )
 
     return DemoResult(
-        out=out, data_dir=data_dir, run_dir=run_dir, report=paths["report"],
-        scored=scored.output, explanations=explanations, summary=headline_table(comparison),
-        scoring=scored.summary(), champion=champion, quota=int(np.asarray(comparison.quota).sum()),
+        out=out,
+        data_dir=data_dir,
+        run_dir=run_dir,
+        report=paths["report"],
+        scored=scored.output,
+        explanations=explanations,
+        summary=headline_table(comparison),
+        scoring=scored.summary(),
+        champion=champion,
+        quota=int(np.asarray(comparison.quota).sum()),
         registered_as=config.tracking.registered_model_name if track else None,
         tracking_uri=tracking.resolve_tracking_uri(tracking_uri) if track else None,
-        mlflow_runs=runs, timings=clock.timings,
+        mlflow_runs=runs,
+        timings=clock.timings,
     )

@@ -2,10 +2,11 @@
 
 The CLI reads a registry folder and writes a run folder. In a notebook it is often handier
 to keep everything in memory: validate the tables :func:`slrt_ml.data.synth.generator.make_registry`
-returned (or your own frames), build the :class:`~slrt_ml.pipeline.train.TargetingData`,
+returned (or your own frames), build the :class:`~slrt_ml.targeting.frame.TargetingData`,
 score households out of fold and compare them with SIKS-NG at equal coverage, without
 touching disk. Every function here calls the same code as the CLI
-(:mod:`slrt_ml.data.schema`, :mod:`slrt_ml.pipeline.train`, :mod:`slrt_ml.evaluation.compare`).
+(:mod:`slrt_ml.data.registry`, :mod:`slrt_ml.targeting.frame`, :mod:`slrt_ml.models.cv`,
+:mod:`slrt_ml.evaluation.compare`).
 
 >>> from slrt_ml.data.synth.generator import make_registry
 >>> data = targeting_data(make_registry(households=300, seed=1))
@@ -26,7 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from slrt_ml.config import config_from_dict
 from slrt_ml.data.codebook import DEFAULT_VERSION
+from slrt_ml.data.registry import Registry, load_registry, validate_tables
+from slrt_ml.evaluation.compare import Comparison
+from slrt_ml.evaluation.reference import compare_with_reference
+from slrt_ml.models.cv import grouped_folds, out_of_fold_scores
+from slrt_ml.targeting.frame import TargetingData, registry_targeting_data
 
 __all__ = ["validate_registry", "targeting_data", "cross_validated_scores", "compare_scores"]
 
@@ -34,14 +41,20 @@ _REQUIRED_TABLES = ("households", "members")
 _OPTIONAL_TABLES = ("areas", "siksng", "truth")
 
 
-def validate_registry(tables: Mapping[str, Any], *, version: str = DEFAULT_VERSION) -> Any:
-    """Validate registry tables held in memory; returns an :class:`slrt_ml.data.io.Registry`.
+def validate_registry(tables: Mapping[str, Any], *, version: str = DEFAULT_VERSION) -> Registry:
+    """Validate registry tables held in memory; returns an :class:`slrt_ml.data.registry.Registry`.
 
     ``tables`` maps table names (``households``, ``members`` and optionally ``areas``,
     ``siksng``, ``truth``; other keys such as ``prelist_*`` are ignored, ``metadata`` is
-    kept) to DataFrames, e.g. the output of :func:`slrt_ml.data.synth.generator.make_registry`. Every
-    problem of every table is raised at once as one :class:`slrt_ml.data.schema.SchemaError`,
-    as :func:`slrt_ml.data.io.load_registry` does for a folder.
+    kept) to DataFrames, e.g. the output of :func:`slrt_ml.data.synth.generator.make_registry`.
+
+    Raises
+    ------
+    KeyError
+        When ``households`` or ``members`` is missing.
+    slrt_ml.data.schema.SchemaError
+        Every problem of every table at once, as :func:`slrt_ml.data.registry.load_registry`
+        raises for a folder.
 
     >>> import pandas as pd
     >>> validate_registry({"households": pd.DataFrame()})
@@ -49,9 +62,6 @@ def validate_registry(tables: Mapping[str, Any], *, version: str = DEFAULT_VERSI
     ...
     KeyError: "validate_registry needs the tables 'households' and 'members'; got ['households'] (pass the dict make_registry returns, or your own frames under these names)"
     """
-    from slrt_ml.data.io import Registry
-    from slrt_ml.data.schema import SchemaError, validate_table
-
     missing = [name for name in _REQUIRED_TABLES if name not in tables]
     if missing:
         raise KeyError(
@@ -59,19 +69,12 @@ def validate_registry(tables: Mapping[str, Any], *, version: str = DEFAULT_VERSI
             f"got {sorted(map(str, tables))} (pass the dict make_registry returns, "
             "or your own frames under these names)"
         )
-    validated, problems = {}, []
-    for kind in _REQUIRED_TABLES + _OPTIONAL_TABLES:
-        if tables.get(kind) is None:
-            continue
-        extra = {"households": tables["households"]} if kind == "members" else {}
-        try:
-            validated[kind] = validate_table(
-                tables[kind], kind, file=kind, version=version, **extra
-            )
-        except SchemaError as exc:
-            problems += exc.problems
-    if problems:
-        raise SchemaError(problems)
+    present = {
+        kind: tables[kind]
+        for kind in _REQUIRED_TABLES + _OPTIONAL_TABLES
+        if tables.get(kind) is not None
+    }
+    validated = validate_tables(present, version=version)
     return Registry(
         households=validated["households"], members=validated["members"],
         areas=validated.get("areas"), siksng=validated.get("siksng"),
@@ -80,16 +83,20 @@ def validate_registry(tables: Mapping[str, Any], *, version: str = DEFAULT_VERSI
     )  # fmt: skip
 
 
-def targeting_data(source: Any, *, elderly_age: int = 60) -> Any:
-    """The :class:`~slrt_ml.pipeline.train.TargetingData` of a registry, from wherever it is.
+def targeting_data(source: str | Path | Registry | Mapping[str, Any], *,
+                   elderly_age: int = 60) -> TargetingData:  # fmt: skip
+    """The :class:`~slrt_ml.targeting.frame.TargetingData` of a registry, from wherever it is.
 
-    ``source`` is a registry folder (read and validated by :func:`slrt_ml.data.io.load_registry`),
-    an already loaded :class:`slrt_ml.data.io.Registry`, or a dict of tables (validated by
+    ``source`` is a registry folder (read and validated by
+    :func:`slrt_ml.data.registry.load_registry`), an already loaded
+    :class:`slrt_ml.data.registry.Registry`, or a dict of tables (validated by
     :func:`validate_registry`). Training and comparison need ``siksng`` and ``truth``.
-    """
-    from slrt_ml.data.io import Registry, load_registry
-    from slrt_ml.pipeline.train import registry_targeting_data
 
+    Raises
+    ------
+    TypeError
+        When ``source`` is none of these.
+    """
     if isinstance(source, str | Path):
         registry = load_registry(source)
     elif isinstance(source, Registry):
@@ -105,7 +112,7 @@ def targeting_data(source: Any, *, elderly_age: int = 60) -> Any:
 
 
 def cross_validated_scores(
-    data: Any,
+    data: TargetingData,
     models: Sequence[str] = ("logit",),
     *,
     folds: int = 5,
@@ -118,9 +125,6 @@ def cross_validated_scores(
     every household is scored by a model that never saw its village. Nothing is written;
     use :func:`slrt_ml.pipeline.train.train` for a run folder with the fitted models.
     """
-    from slrt_ml.config import config_from_dict
-    from slrt_ml.pipeline.train import grouped_folds, out_of_fold_scores
-
     config = config_from_dict({
         "seed": seed, "models": list(models), "cv": {"folds": folds},
         "model_params": {k: dict(v) for k, v in (model_params or {}).items()},
@@ -132,7 +136,9 @@ def cross_validated_scores(
     return scores
 
 
-def _score_columns(data: Any, scores: pd.DataFrame | Mapping[str, Any]) -> dict[str, np.ndarray]:
+def _score_columns(
+    data: TargetingData, scores: pd.DataFrame | Mapping[str, Any]
+) -> dict[str, np.ndarray]:
     if isinstance(scores, pd.DataFrame) and "IDBDT" in scores.columns:
         ids = data.frame["IDBDT"].astype("string").to_numpy()
         if not np.array_equal(scores["IDBDT"].astype("string").to_numpy(), ids):
@@ -152,7 +158,7 @@ def _score_columns(data: Any, scores: pd.DataFrame | Mapping[str, Any]) -> dict[
 
 
 def compare_scores(
-    data: Any,
+    data: TargetingData,
     scores: pd.DataFrame | Mapping[str, Any],
     *,
     quota: str | int | float = "siksng",
@@ -160,16 +166,19 @@ def compare_scores(
     bootstrap: int = 1000,
     seed: int = 0,
     weight: str = "household",
-) -> Any:
+) -> Comparison:
     """Compare score columns with the reference system (SIKS-NG) at equal coverage.
 
     ``scores``: a frame like :func:`cross_validated_scores` returns (``IDBDT`` in
     ``data.frame`` order + one column per system) or a dict name -> one score per
     household. Returns the evaluation's :class:`~slrt_ml.evaluation.compare.Comparison`, as
     ``slrt-ml compare`` computes it (paired bootstrap over desa).
-    """
-    from slrt_ml.data.mapping import compare_with_reference
 
+    Raises
+    ------
+    ValueError
+        When the scores are not one per household in ``data.frame`` order.
+    """
     columns = _score_columns(data, scores)
     frame = data.frame.assign(**columns)
     return compare_with_reference(

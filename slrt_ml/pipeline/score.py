@@ -4,23 +4,15 @@
 :mod:`slrt_ml.data.prelist`): each chunk is validated (bad households go to the rejects file
 with a readable reason, the rest go on), turned into features, scored, explained (with
 ``explain=True``: exact top-k reasons from :mod:`slrt_ml.explain.api`) and counted into the
-drift report. Each finished chunk is saved as a part file in ``<out>.parts/`` with a
-small manifest, so a rerun after a crash resumes where it stopped (``restart=True``
-starts clean); the parts are combined at the end and the folder removed.
+drift report. Each finished chunk is saved as a part file in ``<out>.parts/``
+(:mod:`slrt_ml.pipeline.score_parts`), so a rerun after a crash resumes where it stopped
+(``restart=True`` starts clean); the parts are combined at the end and the folder removed.
 
 Selection needs every score, so it runs after the chunks, over a compact table (desa
 code and score per household): each desa ranks its households (``rank_in_desa``, 1 =
-poorest; ties by input order) and selects its quota (per-desa counts, a share of every
-desa split by largest remainder, or none).
-
-**Verification priority** (1 = check first): households whose decision is least certain.
-With a quota, the distance of a household to its desa's cut-off is
-``|rank_in_desa - (quota + 0.5)| / households in the desa`` (the cut-off lies between
-the last selected and the first not selected household; dividing by desa size makes
-desa of different sizes comparable). With several models, the share of the other
-models whose selection disagrees with the main model's comes first (more disagreement =
-earlier), then the distance. Remaining ties go to input order. Without a quota nothing
-is selected and priority follows the score, poorest first.
+poorest; ties by input order), selects its quota (per-desa counts, a share of every
+desa split by largest remainder, or none) and orders its households for field
+verification (:mod:`slrt_ml.targeting.priority`: the least certain decisions first).
 
 Output (Parquet, CSV or Excel by suffix, written atomically): ``IDBDT, score,
 rank_in_desa, selected, priority, reason_1..k`` (+ ``score_<model>`` for extra models).
@@ -31,219 +23,115 @@ dropped as soon as a chunk is validated and never reaches a file or a log.
 from __future__ import annotations
 
 import json
-import shutil
 import time
-import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm import tqdm
 
-from slrt_ml.features.drift import PSI_WARNING, DriftAccumulator
+from slrt_ml.data.codebook import area_keys
+from slrt_ml.data.io import TableReadError, TableWriter, find_table, iter_table_chunks, read_table
+from slrt_ml.data.prelist import UnsortedPrelist, duplicated_ids, prelist_chunks
+from slrt_ml.data.rejects import household_rejects
+from slrt_ml.evaluation.champion import select_champion
+from slrt_ml.features.drift import DriftAccumulator
+from slrt_ml.features.households import household_features
+from slrt_ml.models import PovertyModel, load_model
+from slrt_ml.pipeline.run_folder import RunFolder, RunFolderError, read_manifest
+from slrt_ml.pipeline.score_output import (
+    ScoringResult,
+    check_row_accounting,
+    empty_scores,
+    extra_score_columns,
+    model_scores,
+    output_frame,
+    sibling_path,
+)
+from slrt_ml.pipeline.score_parts import PartsFolder, parts_signature
+from slrt_ml.targeting.priority import AreaDecisions, area_decisions
+from slrt_ml.tracking import load_registered_model
 
 __all__ = [
+    "PrelistScorer",
+    "ScoreOptions",
     "ScoringResult",
-    "score_prelist",
-    "verification_priority",
-    "rank_within_area",
-    "load_scoring_models",
     "champion_name",
-    "desa_quota",
-    "score_table",
+    "load_scoring_models",
+    "score_prelist",
 ]
 
-_AREA_KEYS = ["KDPROP", "KDKAB", "KDKEC", "KDDESA"]
-_PART_MANIFEST = "manifest.json"
+_OUTPUT_COLUMNS = ["IDBDT", "score", "rank_in_desa", "selected", "priority"]
+_REPEATED_REASON = "IDBDT: unique (repeated in another part of the file)"
 
 
-@dataclass
-class ScoringResult:
-    """What :func:`score_prelist` wrote and counted (``n_input == n_scored + n_rejected``)."""
+@dataclass(frozen=True)
+class ScoreOptions:
+    """How to score a prelist (the keyword arguments of :func:`score_prelist`).
 
-    output: Path
-    rejects: Path
-    drift: Path | None
-    n_input: int
-    n_scored: int
-    n_rejected: int
-    n_orphan_member_households: int
-    seconds: float
-    resumed_chunks: int = 0
-    drift_warnings: list[str] = field(default_factory=list)
-
-    @property
-    def households_per_second(self) -> float:
-        return self.n_input / self.seconds if self.seconds > 0 else float("nan")
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "n_input": self.n_input, "n_scored": self.n_scored, "n_rejected": self.n_rejected,
-            "n_orphan_member_households": self.n_orphan_member_households,
-            "seconds": round(self.seconds, 3),
-            "households_per_second": round(self.households_per_second, 1),
-            "rejects_path": str(self.rejects),
-            "drift_path": str(self.drift) if self.drift else "",
-        }  # fmt: skip
-
-
-# --- selection and priority over the compact table ------------------------------------------
-
-
-def rank_within_area(score: np.ndarray, area: np.ndarray) -> np.ndarray:
-    """Rank of each household in its area by score, 1 = highest (poorest); ties by position.
-
-    >>> rank_within_area(np.array([0.2, 0.9, 0.5, 0.5]), np.array([0, 0, 1, 1])).tolist()
-    [2, 1, 1, 2]
+    Parameters
+    ----------
+    explain : bool
+        Add the main model's exact top-``top_k`` reasons.
+    top_k : int
+        Reasons per household.
+    quota : mapping, float or None
+        Desa code (10 digits) -> count, a share of every desa, or None (nothing selected).
+    chunk_size : int
+        Households per chunk.
+    restart : bool
+        Ignore finished chunks of an earlier run.
+    progress : bool
+        Show a progress bar.
     """
-    n = len(score)
-    order = np.lexsort((np.arange(n), -np.asarray(score, float), area))
-    sorted_area = area[order]
-    starts = np.flatnonzero(np.r_[True, sorted_area[1:] != sorted_area[:-1]])
-    group_start = np.repeat(starts, np.diff(np.r_[starts, n]))
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n) - group_start + 1
-    return rank
+
+    explain: bool = False
+    top_k: int = 5
+    quota: Mapping[str, int] | float | None = None
+    chunk_size: int = 100_000
+    restart: bool = False
+    progress: bool = True
 
 
-def verification_priority(
-    rank: np.ndarray, quota: np.ndarray, n_in_area: np.ndarray, *, disagreement=None
-) -> np.ndarray:
-    """Priority for field verification, 1 = check first (see the module docstring).
+class PrelistFiles(NamedTuple):
+    """The prelist's household and member files, and the optional area table."""
 
-    ``rank``, ``quota`` (of the household's desa) and ``n_in_area`` are per household;
-    ``disagreement`` is the share of other models that decide differently.
+    households: Path
+    members: Path
+    areas: Path | None
 
-    >>> verification_priority(np.array([1, 2, 3, 1, 2]), np.array([1, 1, 1, 1, 1]),
-    ...                       np.array([3, 3, 3, 2, 2])).tolist()
-    [1, 2, 5, 3, 4]
-    """
-    distance = np.abs(rank - (quota + 0.5)) / np.maximum(n_in_area, 1)
-    disagree = np.zeros(len(rank)) if disagreement is None else np.asarray(disagreement, float)
-    order = np.lexsort((np.arange(len(rank)), distance, -disagree))
-    priority = np.empty(len(rank), dtype=np.int64)
-    priority[order] = np.arange(1, len(rank) + 1)
-    return priority
-
-
-def desa_quota(
-    counts: pd.Series, quota: Mapping[str, int] | float | None
-) -> pd.Series | None:
-    """Quota per desa code (index of ``counts``, households per desa) from a mapping or a share.
-
-    A share ``s`` takes ``round(s * total)`` households split over desa in proportion to
-    their size by largest remainder; desa missing from a mapping get 0 (with a warning).
-
-    >>> desa_quota(pd.Series({"a": 3, "b": 1}), 0.5).to_dict()
-    {'a': 2, 'b': 0}
-    """
-    if quota is None:
-        return None
-    if isinstance(quota, Mapping):
-        wanted = pd.Series({str(k): int(v) for k, v in quota.items()}, dtype="int64")
-        missing = counts.index.difference(wanted.index)
-        if len(missing):
-            warnings.warn(
-                f"{len(missing)} desa of the prelist are not in the quota file (e.g. "
-                f"{', '.join(map(str, missing[:3]))}); they get quota 0",
-                stacklevel=2,
-            )
-        return wanted.reindex(counts.index, fill_value=0)
-    share = float(quota)
-    if not 0 <= share <= 1:
-        raise ValueError(f"quota share must be in [0, 1], got {share}")
-    from slrt_ml.targeting.selection import largest_remainder
-
-    return largest_remainder(round(share * int(counts.sum())), counts).astype("int64")
-
-
-def _selection(score: np.ndarray, area: np.ndarray, quota_by_code: np.ndarray | None):
-    from slrt_ml.targeting.selection import select_under_quota
-
-    rank = rank_within_area(score, area)
-    if quota_by_code is None:
-        return rank, None
-    selected = select_under_quota(
-        score, None, area=area, area_quota=dict(enumerate(quota_by_code.tolist())),
-        tiebreak=np.arange(len(score)),
-    )
-    assert (selected == (rank <= quota_by_code[area])).all(), "rank and selection disagree"
-    return rank, selected
-
-
-# --- models --------------------------------------------------------------------------------
-
-
-def champion_name(run_dir: str | Path, manifest: Mapping[str, Any]) -> str:
-    """The run's champion: lowest exclusion error at SIKS-NG's quota, else the first model."""
-    comparison = Path(run_dir) / "comparison.csv"
-    models = list(manifest.get("models", []))
-    if comparison.is_file():
-        from slrt_ml.tracking import select_champion
-
-        return select_champion(pd.read_csv(comparison), models or None)
-    if not models:
-        raise ValueError(f"{run_dir}/manifest.json lists no models; train with `slrt-ml train`")
-    return models[0]
-
-
-def load_scoring_models(
-    source: str | Path, *, model_names: list[str] | None = None, tracking_uri: str | None = None
-) -> tuple[dict[str, Any], dict | None, str]:
-    """Models to score with (first = main), the training feature profile (or None), model URI.
-
-    ``source`` is a run folder or a registry URI ``models:/NAME@ALIAS``. From a run folder
-    the main model is the first of ``model_names``, else the champion.
-    """
-    from slrt_ml.models import load_model
-
-    if str(source).startswith("models:/"):
-        from slrt_ml.tracking import load_registered_model
-
-        model = load_registered_model(str(source), tracking_uri=tracking_uri)
-        return {model.name: model}, getattr(model, "feature_profile_", None), str(source)
-    run_dir = Path(source)
-    manifest_path = run_dir / "manifest.json"
-    if not manifest_path.is_file():
-        raise FileNotFoundError(
-            f"{run_dir} is not a run folder (no manifest.json) and not a models:/NAME@ALIAS URI"
-        )
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    names = model_names or [champion_name(run_dir, manifest)]
-    models = {name: load_model(run_dir / "models" / name) for name in names}
-    return models, _run_profile(run_dir, manifest), str(run_dir / "models" / names[0])
-
-
-def _run_profile(run_dir: Path, manifest: Mapping[str, Any]) -> dict | None:
-    path = run_dir / "feature_profile.json"
-    if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
-    return manifest.get("feature_profile")
+    @classmethod
+    def find(cls, folder: Path) -> PrelistFiles:
+        """``prelist_households``/``prelist_members`` (else ``households``/``members``), ``areas``."""
+        try:
+            hh = find_table(folder, "prelist_households")
+            mem = find_table(folder, "prelist_members")
+        except TableReadError:
+            hh, mem = find_table(folder, "households"), find_table(folder, "members")
+        try:
+            areas = find_table(folder, "areas")
+        except TableReadError:
+            areas = None
+        return cls(hh, mem, areas)
 
 
 # --- one chunk -------------------------------------------------------------------------------
 
 
-def _desa_code(households: pd.DataFrame) -> pd.Series:
-    frame = households[_AREA_KEYS].astype("string")
-    return frame["KDPROP"] + frame["KDKAB"] + frame["KDKEC"] + frame["KDDESA"]
-
-
-def _isin(ids: pd.Series, values) -> np.ndarray:
+def _isin(ids: pd.Series, values: Iterable[str] | pd.Series) -> np.ndarray:
     """``ids.isin(values)`` as a bool array, through Arrow (pandas' string ``isin``
     builds one Arrow scalar per value in Python)."""
-    import pyarrow.compute as pc
-
     values = pd.Series(list(values) if isinstance(values, set) else values, dtype="string")
     found = pc.is_in(_arrow_strings(ids), value_set=_arrow_strings(values.dropna()))
     return found.to_numpy(zero_copy_only=False).astype(bool)
 
 
-def _arrow_strings(column: pd.Series):
-    import pyarrow as pa
-
+def _arrow_strings(column: pd.Series) -> pa.ChunkedArray | pa.Array:
     column = column.astype("string")
     try:
         return pa.chunked_array(column.array.__arrow_array__()).cast(pa.large_string())
@@ -251,250 +139,180 @@ def _arrow_strings(column: pd.Series):
         return pa.array(column.to_numpy(dtype=object, na_value=None), pa.large_string())
 
 
-def _score_chunk(hh, members, models: dict, areas, explain: bool, top_k: int, duplicates=()):
-    """(scored part, rejects part, features) of one chunk; NIK dropped after validation."""
-    from slrt_ml.data.schema import household_rejects
-    from slrt_ml.features.households import household_features
-
+def _chunk_rejects(
+    hh: pd.DataFrame, members: pd.DataFrame, duplicates: Iterable[str]
+) -> pd.DataFrame:
+    """Row-level rejects of a chunk, plus IDBDTs repeated in another chunk."""
     rejects = household_rejects(hh, members)
     repeated = _isin(hh["IDBDT"], duplicates) & ~_isin(hh["IDBDT"], rejects["IDBDT"])
     if repeated.any():
-        extra = hh.loc[repeated, ["IDBDT"]].assign(
-            reason="IDBDT: unique (repeated in another part of the file)")
+        extra = hh.loc[repeated, ["IDBDT"]].assign(reason=_REPEATED_REASON)
         rejects = pd.concat([rejects, extra.astype("string")], ignore_index=True)
-    members = members.drop(columns=["NIK"], errors="ignore")
-    keep = hh["IDBDT"].notna().to_numpy(bool) & ~_isin(hh["IDBDT"], rejects["IDBDT"])
-    valid = hh[keep]
-    own = _isin(members["IDBDT"], valid["IDBDT"]) if len(members) else np.zeros(0, bool)
-    features = household_features(valid, members[own], areas)
-    if features.empty:
-        return _empty_part(list(models)[1:], explain, top_k), rejects, features
-    part = _model_scores(features, models, explain, top_k)
-    part.insert(0, "desa", _desa_code(valid).to_numpy())
-    part.index.name = "IDBDT"
-    return part.reset_index(), rejects, features
+    return rejects
 
 
-def _model_scores(features: pd.DataFrame, models: Mapping[str, Any], explain: bool, top_k: int):
-    """``score`` (+ ``reason_1..k``) of the main model, ``score_<name>`` of the others."""
-    from slrt_ml.explain.api import model_margin, reason_columns
-
-    main = next(iter(models.values()))
-    if explain:
-        part = reason_columns(main, features, top_k=top_k).drop(columns="base_value")
-    else:
-        part = pd.DataFrame({"score": model_margin(main, features)}, index=features.index)
-    for name, model in list(models.items())[1:]:
-        part[f"score_{name}"] = model_margin(model, features)
-    return part
+# --- the scorer -------------------------------------------------------------------------------
 
 
-def _empty_part(extra: list[str], explain: bool, top_k: int) -> pd.DataFrame:
-    columns = {"IDBDT": "string", "desa": "string", "score": "float64"}
-    columns |= {f"reason_{i}": "string" for i in range(1, top_k + 1)} if explain else {}
-    columns |= {f"score_{name}": "float64" for name in extra}
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+class PrelistScorer:
+    """Scores a prelist folder with fitted models, chunk by chunk (module docstring).
+
+    Parameters
+    ----------
+    models : mapping
+        Name -> fitted model; the first is the main one (scores, reasons), the others
+        only vote for the verification priority.
+    profile : dict, optional
+        The training feature profile, for the drift report.
+    options : ScoreOptions, optional
+        Defaults to ``ScoreOptions()``.
+    """
+
+    def __init__(
+        self,
+        models: Mapping[str, PovertyModel],
+        profile: dict | None = None,
+        options: ScoreOptions | None = None,
+    ) -> None:
+        self.models = dict(models)
+        self.profile = profile
+        self.options = options or ScoreOptions()
+
+    @property
+    def extra_columns(self) -> list[str]:
+        """``score_<name>`` of the models after the main one."""
+        return extra_score_columns(self.models)
+
+    def score(self, prelist: str | Path, out: str | Path) -> ScoringResult:
+        """Score every household of ``prelist`` into ``out`` (and its siblings).
+
+        Raises
+        ------
+        RowAccountingError
+            When scored + rejected households do not add up to the input (a bug).
+        """
+        started = time.perf_counter()
+        out = Path(out)
+        files = PrelistFiles.find(Path(prelist))
+        parts = self.open_parts(files, out)
+        resumed = self.run_chunks(files, parts)
+        decisions, sizes = self.decide(parts)
+        n_scored = self.combine(parts, out, decisions, sizes)
+        n_rejected, n_orphans = parts.write_rejects(sibling_path(out, "rejects"))
+        drift_path, notes = parts.write_drift_report(self.profile, sibling_path(out, "drift"))
+        n_input = _count_rows(files.households)
+        check_row_accounting(n_scored, n_rejected, n_input)
+        parts.remove()
+        return ScoringResult(out, sibling_path(out, "rejects"), drift_path, n_input, n_scored,
+                             n_rejected, n_orphans, time.perf_counter() - started, resumed,
+                             notes)  # fmt: skip
+
+    def open_parts(self, files: PrelistFiles, out: Path) -> PartsFolder:
+        """``<out>.parts/``, resumed when the inputs and options did not change."""
+        opts = self.options
+        signed = {"models": list(self.models), "explain": opts.explain, "top_k": opts.top_k,
+                  "chunk_size": opts.chunk_size, "out": out.resolve()}  # fmt: skip
+        paths = [p for p in files if p is not None]
+        signature = parts_signature(paths, signed)
+        return PartsFolder.open(out.with_name(out.name + ".parts"), signature, restart=opts.restart)
+
+    def run_chunks(self, files: PrelistFiles, parts: PartsFolder) -> int:
+        """Score and save every chunk not done yet; the number of chunks resumed.
+
+        An unsorted prelist is detected on the way: the parts are dropped and the
+        prelist is read again in the slow, order-independent way.
+        """
+        areas = read_table(files.areas, "areas") if files.areas is not None else None
+        size = self.options.chunk_size
+        done = parts.done
+        duplicates = set() if parts.sorted_input else duplicated_ids(files.households, size)
+        chunks = prelist_chunks(files.households, files.members, size,
+                                sorted_input=parts.sorted_input)  # fmt: skip
+        with _progress(self.options.progress) as bar:
+            try:
+                for index, (hh, members) in enumerate(chunks):
+                    if index not in done:
+                        self._save_chunk(parts, index, hh, members, areas, duplicates)
+                    bar.update(len(hh))
+            except UnsortedPrelist:
+                if not parts.sorted_input:
+                    raise
+                parts.restart_unsorted()
+                return self.run_chunks(files, parts)
+        return len(done)
+
+    def _save_chunk(
+        self,
+        parts: PartsFolder,
+        index: int,
+        hh: pd.DataFrame,
+        members: pd.DataFrame,
+        areas: pd.DataFrame | None,
+        duplicates: Iterable[str],
+    ) -> None:
+        drift = DriftAccumulator(self.profile or {})
+        scored, rejects, features = self.score_chunk(hh, members, areas, duplicates)
+        drift.add(features)
+        parts.save_part(index, scored, rejects, drift.state())
+
+    def score_chunk(
+        self,
+        hh: pd.DataFrame,
+        members: pd.DataFrame,
+        areas: pd.DataFrame | None,
+        duplicates: Iterable[str] = (),
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """(scored part, rejects part, features) of one chunk; NIK dropped after validation."""
+        rejects = _chunk_rejects(hh, members, duplicates)
+        members = members.drop(columns=["NIK"], errors="ignore")
+        keep = hh["IDBDT"].notna().to_numpy(bool) & ~_isin(hh["IDBDT"], rejects["IDBDT"])
+        valid = hh[keep]
+        own = _isin(members["IDBDT"], valid["IDBDT"]) if len(members) else np.zeros(0, bool)
+        features = household_features(valid, members[own], areas)
+        opts = self.options
+        if features.empty:
+            return empty_scores(self.extra_columns, opts.explain, opts.top_k), rejects, features
+        part = model_scores(features, self.models, opts.explain, opts.top_k)
+        part.insert(0, "desa", area_keys(valid)["desa"].to_numpy())
+        part.index.name = "IDBDT"
+        return part.reset_index(), rejects, features
+
+    def decide(self, parts: PartsFolder) -> tuple[AreaDecisions, list[int]]:
+        """Rank, selection and priority over every scored household; rows per part."""
+        compact = parts.compact(self.extra_columns)
+        decisions = area_decisions(compact.score, compact.area, compact.area_names,
+                                   self.options.quota, other_scores=compact.others)  # fmt: skip
+        return decisions, compact.sizes
+
+    def combine(
+        self, parts: PartsFolder, out: Path, decisions: AreaDecisions, sizes: list[int]
+    ) -> int:
+        """Write the output part by part with the decisions; the number of rows written."""
+        opts = self.options
+        start = 0
+        with TableWriter(out) as writer:
+            for path, size in zip(parts.part_files("scored"), sizes, strict=True):
+                frame = pd.read_parquet(path)
+                writer.write(output_frame(frame, decisions, start, start + size, opts.top_k,
+                                          opts.explain))  # fmt: skip
+                start += size
+            if start == 0:
+                writer.write(pd.DataFrame(columns=_OUTPUT_COLUMNS))
+        return start
 
 
-# --- parts folder (resume) --------------------------------------------------------------------
-
-
-def _signature(paths: list[Path], options: Mapping[str, Any]) -> dict[str, Any]:
-    files = {str(p): [p.stat().st_size, p.stat().st_mtime_ns] for p in paths}
-    return {"files": files, "options": {k: str(v) for k, v in options.items()}}
-
-
-def _open_parts(parts: Path, signature: dict, restart: bool) -> dict[str, Any]:
-    manifest_path = parts / _PART_MANIFEST
-    if parts.is_dir() and not restart and manifest_path.is_file():
-        state = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if state.get("signature") == signature:
-            return state
-    shutil.rmtree(parts, ignore_errors=True)
-    parts.mkdir(parents=True)
-    state = {"signature": signature, "done": [], "sorted_input": True}
-    _save_parts_manifest(parts, state)
-    return state
-
-
-def _save_parts_manifest(parts: Path, state: dict) -> None:
-    from slrt_ml.data.io import atomic_path
-
-    with atomic_path(parts / _PART_MANIFEST) as tmp:
-        tmp.write_text(json.dumps(state), encoding="utf-8")
-
-
-def _save_part(parts: Path, index: int, scored, rejects, drift_state, state: dict) -> None:
-    from slrt_ml.data.io import write_table
-
-    write_table(scored, parts / f"scored-{index:05d}.parquet")
-    write_table(rejects, parts / f"rejects-{index:05d}.parquet")
-    (parts / f"drift-{index:05d}.json").write_text(json.dumps(drift_state), encoding="utf-8")
-    state["done"].append(index)
-    _save_parts_manifest(parts, state)
-
-
-# --- the streaming loop ------------------------------------------------------------------------
-
-
-def _progress(enabled: bool):
-    from tqdm import tqdm
-
+def _progress(enabled: bool) -> tqdm:
     return tqdm(unit=" households", unit_scale=True, disable=not enabled, desc="scoring")
 
 
-def _run_chunks(hh_path, mem_path, parts, state, models, areas, profile, opts) -> int:
-    from slrt_ml.data.prelist import UnsortedPrelist, duplicated_ids, prelist_chunks
-
-    done = set(state["done"])
-    duplicates = set() if state["sorted_input"] else duplicated_ids(hh_path, opts["chunk_size"])
-    chunks = prelist_chunks(hh_path, mem_path, opts["chunk_size"], sorted_input=state["sorted_input"])
-    index = 0
-    with _progress(opts["progress"]) as bar:
-        try:
-            for index, (hh, members) in enumerate(chunks):
-                if index not in done:
-                    drift = DriftAccumulator(profile or {})
-                    scored, rejects, features = _score_chunk(
-                        hh, members, models, areas, opts["explain"], opts["top_k"], duplicates
-                    )
-                    drift.add(features)
-                    _save_part(parts, index, scored, rejects, drift.state(), state)
-                bar.update(len(hh))
-        except UnsortedPrelist:
-            if not state["sorted_input"]:
-                raise
-            shutil.rmtree(parts)
-            parts.mkdir()
-            state.update(done=[], sorted_input=False)
-            _save_parts_manifest(parts, state)
-            return _run_chunks(hh_path, mem_path, parts, state, models, areas, profile, opts)
-    return len(done)
-
-
-def _part_files(parts: Path, kind: str, state: dict) -> list[Path]:
-    return [parts / f"{kind}-{i:05d}.parquet" for i in sorted(state["done"])]
-
-
-def _compact(parts: Path, state: dict, extra: list[str]):
-    """Desa code (int) and scores of every scored household, in part order."""
-    codes: dict[str, int] = {}
-    desa, scores, others, sizes = [], [], [], []
-    for path in _part_files(parts, "scored", state):
-        frame = pd.read_parquet(path, columns=["desa", "score", *extra])
-        local, uniques = pd.factorize(frame["desa"].astype("string"))
-        lookup = np.array([codes.setdefault(str(u), len(codes)) for u in uniques], dtype=np.int32)
-        desa.append(lookup[local] if len(local) else np.empty(0, np.int32))
-        scores.append(frame["score"].to_numpy(np.float64))
-        others.append(frame[extra].to_numpy(np.float64))
-        sizes.append(len(frame))
-    cat = np.concatenate
-    return (cat(desa) if desa else np.empty(0, np.int32), cat(scores) if scores else np.empty(0),
-            cat(others) if others else np.empty((0, len(extra))), sizes, list(codes))  # fmt: skip
-
-
-def _decisions(parts: Path, state: dict, quota, extra: list[str]) -> tuple[dict, list[int]]:
-    area, score, others, sizes, names = _compact(parts, state, extra)
-    return _decide(area, score, others, names, quota), sizes
-
-
-def _decide(area: np.ndarray, score: np.ndarray, others: np.ndarray, names: list[str], quota):
-    """Rank, selection and priority; ``area`` holds codes into ``names``, ``others`` one
-    score column per extra model."""
-    counts = pd.Series(np.bincount(area, minlength=len(names)), index=pd.Index(names))
-    quotas = desa_quota(counts, quota)
-    # largest_remainder returns areas sorted by code: align with the codes of `area`
-    quota_by_code = None if quotas is None else quotas.reindex(counts.index).to_numpy(np.int64)
-    rank, selected = _selection(score, area, quota_by_code)
-    if selected is None:
-        priority = np.empty(len(score), np.int64)
-        priority[np.lexsort((np.arange(len(score)), -score))] = np.arange(1, len(score) + 1)
-        return {"rank_in_desa": rank, "selected": None, "priority": priority}
-    disagreement = None
-    if others.shape[1]:
-        votes = [_selection(others[:, j], area, quota_by_code)[1] for j in range(others.shape[1])]
-        disagreement = np.mean([v != selected for v in votes], axis=0)
-    n_in = counts.to_numpy()[area]
-    priority = verification_priority(rank, quota_by_code[area], n_in, disagreement=disagreement)
-    return {"rank_in_desa": rank, "selected": selected, "priority": priority}
-
-
-def _output_part(frame: pd.DataFrame, decisions: dict, start: int, stop: int, top_k, explain):
-    out = frame.drop(columns=["desa"])
-    out.insert(2, "rank_in_desa", decisions["rank_in_desa"][start:stop])
-    selected = decisions["selected"]
-    out.insert(3, "selected", pd.array([pd.NA] * (stop - start), dtype="boolean")
-               if selected is None else selected[start:stop])
-    out.insert(4, "priority", decisions["priority"][start:stop])
-    if not explain:
-        for slot in range(1, top_k + 1):
-            out[f"reason_{slot}"] = pd.array([pd.NA] * len(out), dtype="string")
-    return out
-
-
-def _combine(parts, state, out: Path, decisions, sizes, top_k, explain) -> int:
-    from slrt_ml.data.io import TableWriter
-
-    start = 0
-    with TableWriter(out) as writer:
-        for path, size in zip(_part_files(parts, "scored", state), sizes, strict=True):
-            frame = pd.read_parquet(path)
-            writer.write(_output_part(frame, decisions, start, start + size, top_k, explain))
-            start += size
-        if start == 0:
-            writer.write(pd.DataFrame(columns=["IDBDT", "score", "rank_in_desa", "selected",
-                                               "priority"]))
-    return start
-
-
-def _rejects(parts: Path, state: dict, path: Path) -> tuple[int, int]:
-    from slrt_ml.data.io import write_table
-
-    frames = [pd.read_parquet(p) for p in _part_files(parts, "rejects", state)]
-    rejects = pd.concat(frames) if frames else pd.DataFrame(columns=["IDBDT", "reason"])
-    write_table(rejects.astype("string"), path)
-    orphans = rejects["reason"].eq("members without a household record").fillna(False)
-    return int((~orphans).sum()), int(orphans.sum())
-
-
-def _drift_report(parts: Path, state: dict, profile, path: Path):
-    from slrt_ml.data.io import write_table
-
-    if not profile:
-        return None, ["no training feature profile in the run folder or model: drift not checked"]
-    drift = DriftAccumulator(profile)
-    for i in sorted(state["done"]):
-        drift.merge(json.loads((parts / f"drift-{i:05d}.json").read_text(encoding="utf-8")))
-    report = drift.report()
-    write_table(report, path)
-    large = report[report["large_drift"]]
-    notes = [f"{r.feature}: PSI {r.psi:.2f} > {PSI_WARNING}" for r in large.itertuples()]
-    notes += [f"{r.feature}: {r.n_unseen} unseen codes ({r.unseen_codes})"
-              for r in report[report["n_unseen"] > 0].itertuples()]  # fmt: skip
-    return path, notes
-
-
-def _sibling(out: Path, what: str) -> Path:
-    return out.with_name(f"{out.stem}.{what}.csv")
-
-
-def _prelist_paths(folder: Path) -> tuple[Path, Path, Path | None]:
-    from slrt_ml.data.io import TableReadError, find_table
-
-    try:
-        hh, mem = find_table(folder, "prelist_households"), find_table(folder, "prelist_members")
-    except TableReadError:
-        hh, mem = find_table(folder, "households"), find_table(folder, "members")
-    try:
-        areas = find_table(folder, "areas")
-    except TableReadError:
-        areas = None
-    return hh, mem, areas
+def _count_rows(path: Path) -> int:
+    return sum(len(c) for c in iter_table_chunks(path, "households", chunksize=500_000,
+                                                 columns=["IDBDT"]))  # fmt: skip
 
 
 def score_prelist(
     prelist: str | Path,
-    models: Mapping[str, Any],
+    models: Mapping[str, PovertyModel],
     out: str | Path,
     *,
     explain: bool = False,
@@ -507,127 +325,89 @@ def score_prelist(
 ) -> ScoringResult:
     """Score every household of a prelist folder and write one output file (module docstring).
 
-    ``models``: name -> fitted model, the first is the main one (scores, reasons); the
-    others only vote for the priority. ``quota``: desa code (10 digits) -> count, a share,
-    or None. ``profile``: the training feature profile for the drift report.
+    Parameters
+    ----------
+    prelist : str or Path
+        Folder with ``prelist_households``/``prelist_members`` (or ``households``/
+        ``members``) and optionally ``areas``.
+    models : mapping
+        Name -> fitted model, the first is the main one (scores, reasons); the others
+        only vote for the priority.
+    out : str or Path
+        Output file (.parquet/.csv/.xlsx).
+    explain, top_k, quota, chunk_size, restart, progress
+        See :class:`ScoreOptions`.
+    profile : dict, optional
+        The training feature profile for the drift report.
+
+    Returns
+    -------
+    ScoringResult
+
+    Raises
+    ------
+    RowAccountingError
+        When scored + rejected households do not add up to the input (a bug).
     """
-    from slrt_ml.data.io import read_table
-
-    started = time.perf_counter()
-    out, folder = Path(out), Path(prelist)
-    hh_path, mem_path, areas_path = _prelist_paths(folder)
-    areas = read_table(areas_path, "areas") if areas_path is not None else None
-    options = {"models": list(models), "explain": explain, "top_k": top_k,
-               "chunk_size": chunk_size, "out": out.resolve()}  # fmt: skip
-    parts = out.with_name(out.name + ".parts")
-    paths = [p for p in (hh_path, mem_path, areas_path) if p is not None]
-    state = _open_parts(parts, _signature(paths, options), restart)
-    opts = {"chunk_size": chunk_size, "explain": explain, "top_k": top_k, "progress": progress}
-    resumed = _run_chunks(hh_path, mem_path, parts, state, dict(models), areas, profile, opts)
-    extra = [f"score_{name}" for name in list(models)[1:]]
-    decisions, sizes = _decisions(parts, state, quota, extra)
-    n_scored = _combine(parts, state, out, decisions, sizes, top_k, explain)
-    n_rejected, n_orphans = _rejects(parts, state, _sibling(out, "rejects"))
-    drift_path, notes = _drift_report(parts, state, profile, _sibling(out, "drift"))
-    n_input = _count_rows(hh_path)
-    assert n_scored + n_rejected == n_input, (
-        f"scored {n_scored} + rejected {n_rejected} != input {n_input} households"
-    )
-    shutil.rmtree(parts)
-    return ScoringResult(out, _sibling(out, "rejects"), drift_path, n_input, n_scored,
-                         n_rejected, n_orphans, time.perf_counter() - started, resumed, notes)  # fmt: skip
+    options = ScoreOptions(explain=explain, top_k=top_k, quota=quota, chunk_size=chunk_size,
+                           restart=restart, progress=progress)  # fmt: skip
+    return PrelistScorer(models, profile, options).score(prelist, out)
 
 
-def _count_rows(path: Path) -> int:
-    from slrt_ml.data.io import iter_table_chunks
-
-    return sum(len(c) for c in iter_table_chunks(path, "households", chunksize=500_000,
-                                                 columns=["IDBDT"]))  # fmt: skip
+# --- models ----------------------------------------------------------------------------------
 
 
-# --- a mapped household table (bring your own table) -----------------------------------------
+def champion_name(run_dir: str | Path, manifest: Mapping[str, Any]) -> str:
+    """The run's champion: lowest exclusion error at SIKS-NG's quota, else the first model.
 
-
-def _mapped_areas(valid: pd.DataFrame, mapping: Any) -> tuple[np.ndarray, list[str]]:
-    """Area codes per household: the mapped cluster, or one area when the cluster is
-    unmapped or is the household itself (a quota per household would select by rounding)."""
-    if not mapping.cluster or mapping.cluster == mapping.id:
-        return np.zeros(len(valid), np.int64), ["all"]
-    codes, names = pd.factorize(valid[mapping.cluster].astype("string").reset_index(drop=True))
-    return codes.astype(np.int64), [str(n) for n in names]
-
-
-def _table_drift(features: pd.DataFrame, profile: dict | None, path: Path):
-    from slrt_ml.data.io import write_table
-
-    if not profile:
-        return None, ["no training feature profile in the run folder or model: drift not checked"]
-    drift = DriftAccumulator(profile)
-    drift.add(features)
-    report = drift.report()
-    notes = [f"{r.feature}: PSI {r.psi:.2f} > {PSI_WARNING}"
-             for r in report[report["large_drift"]].itertuples()]  # fmt: skip
-    return write_table(report, path), notes
-
-
-def score_table(
-    table: str | Path | pd.DataFrame,
-    mapping: Any,
-    models: Mapping[str, Any],
-    out: str | Path,
-    *,
-    explain: bool = False,
-    top_k: int = 5,
-    quota: Mapping[str, int] | float | None = None,
-    profile: dict | None = None,
-) -> ScoringResult:
-    """Score a household table through its dataset mapping (``slrt-ml score --mapping``).
-
-    ``table`` is a file (CSV/Parquet/xlsx) or a DataFrame; ``mapping`` a
-    :class:`~slrt_ml.data.mapping.DatasetMapping` or its YAML path. Only the id, the cluster and
-    the feature columns are needed (no label, no reference). Rows with a missing or repeated
-    id, a missing cluster or an invalid feature value go to ``<out stem>.rejects.csv``
-    (``<id>, reason``); the rest are scored by the same code as the prelist: score and
-    top-k reasons from :mod:`slrt_ml.explain.api`, rank, selection (``quota``: a share, or
-    cluster -> count) and verification priority per cluster (one area when the cluster is
-    unmapped or is the household id). Output columns: ``<id>, score, rank_in_area,
-    selected, priority, reason_1..k`` (+ ``score_<model>``), written atomically. Mapped
-    tables are small: the table is read and scored in memory, not streamed.
+    Raises
+    ------
+    ValueError
+        When the run has no ``comparison.csv`` and its manifest lists no models.
     """
-    from slrt_ml.data.io import write_table
-    from slrt_ml.data.mapping import (
-        load_mapping,
-        mapped_features,
-        mapped_rejects,
-        read_mapped_table,
-    )
+    comparison = RunFolder(run_dir).comparison
+    models = list(manifest.get("models", []))
+    if comparison.is_file():
+        return select_champion(pd.read_csv(comparison), models or None)
+    if not models:
+        raise ValueError(f"{run_dir}/manifest.json lists no models; train with `slrt-ml train`")
+    return models[0]
 
-    started, out = time.perf_counter(), Path(out)
-    mapping = mapping if hasattr(mapping, "features") else load_mapping(mapping)
-    frame = table if isinstance(table, pd.DataFrame) else read_mapped_table(mapping, table)
-    reasons = mapped_rejects(frame, mapping)
-    ok = reasons.isna().to_numpy()
-    valid = frame[ok].reset_index(drop=True)
-    rejects = pd.DataFrame({mapping.id: frame[mapping.id].astype("string").to_numpy()[~ok],
-                            "reason": reasons[~ok].to_numpy()})  # fmt: skip
-    features = mapped_features(valid, mapping)
-    if features.empty:
-        scored = _empty_part(list(models)[1:], explain, top_k).drop(columns="desa")
-        scored = scored.set_index("IDBDT")
-    else:
-        scored = _model_scores(features, models, explain, top_k)
-    area, names = _mapped_areas(valid, mapping)
-    extra = [f"score_{name}" for name in list(models)[1:]]
-    decisions = _decide(area, scored["score"].to_numpy(np.float64),
-                        scored[extra].to_numpy(np.float64), names, quota)  # fmt: skip
-    scored = scored.rename_axis("IDBDT").reset_index().assign(desa=area)
-    output = _output_part(scored, decisions, 0, len(scored), top_k, explain)
-    output = output.rename(columns={"IDBDT": mapping.id, "rank_in_desa": "rank_in_area"})
-    assert len(output) + len(rejects) == len(frame), (
-        f"scored {len(output)} + rejected {len(rejects)} != input {len(frame)} households"
-    )
-    write_table(output, out)
-    write_table(rejects, _sibling(out, "rejects"))
-    drift_path, notes = _table_drift(features, profile, _sibling(out, "drift"))
-    return ScoringResult(out, _sibling(out, "rejects"), drift_path, len(frame), len(output),
-                         len(rejects), 0, time.perf_counter() - started, 0, notes)  # fmt: skip
+
+def load_scoring_models(
+    source: str | Path, *, model_names: list[str] | None = None, tracking_uri: str | None = None
+) -> tuple[dict[str, PovertyModel], dict | None, str]:
+    """Models to score with (first = main), the training feature profile (or None), model URI.
+
+    Parameters
+    ----------
+    source : str or Path
+        A run folder or a registry URI ``models:/NAME@ALIAS``.
+    model_names : list of str, optional
+        Models of the run folder; the first is the main one. Default: the champion.
+    tracking_uri : str, optional
+        MLflow tracking URI, for a registry URI.
+
+    Raises
+    ------
+    RunFolderError
+        When ``source`` is neither a run folder nor a ``models:/`` URI.
+    """
+    if str(source).startswith("models:/"):
+        model = load_registered_model(str(source), tracking_uri=tracking_uri)
+        return {model.name: model}, getattr(model, "feature_profile_", None), str(source)
+    run = RunFolder(source)
+    try:
+        manifest = read_manifest(run.root)
+    except RunFolderError as err:
+        raise RunFolderError(f"{err}; or pass a registry URI models:/NAME@ALIAS") from None
+    names = model_names or [champion_name(run.root, manifest)]
+    models = {name: load_model(run.model_dir(name)) for name in names}
+    return models, _run_profile(run, manifest), str(run.model_dir(names[0]))
+
+
+def _run_profile(run: RunFolder, manifest: Mapping[str, Any]) -> dict | None:
+    path = run.root / "feature_profile.json"
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return manifest.get("feature_profile")

@@ -9,6 +9,10 @@ Ties are broken deterministically: among equal scores the household with the sma
 without a ``tiebreak`` key, the earlier row is taken first. Pass ``IDBDT`` as the key and
 the selection does not depend on row order.
 
+Batch scoring (:mod:`slrt_ml.pipeline.score`) ranks each area's households
+(:func:`rank_within_area`), selects each area's quota (:func:`desa_quota`) and orders the
+households for field verification (:func:`slrt_ml.targeting.priority.verification_priority`).
+
 >>> select_under_quota([0.9, 0.1, 0.5, 0.7], 2).tolist()
 [True, False, False, True]
 >>> select_under_quota([0.9, 0.1, 0.5, 0.7], 2, area=["a", "a", "b", "b"],
@@ -31,14 +35,22 @@ import pandas as pd
 
 __all__ = [
     "QuotaShortfallWarning",
-    "select_under_quota",
-    "quota_from",
+    "RankSelectionMismatch",
+    "desa_quota",
     "largest_remainder",
+    "quota_from",
+    "rank_and_select",
+    "rank_within_area",
+    "select_under_quota",
 ]
 
 
 class QuotaShortfallWarning(UserWarning):
     """Fewer eligible households than the quota: every eligible household was selected."""
+
+
+class RankSelectionMismatch(RuntimeError):
+    """The rank in an area and the selection at the area's quota disagree (a bug, not bad data)."""
 
 
 def _as_1d(values: Any, name: str, n: int | None = None) -> np.ndarray:
@@ -281,3 +293,125 @@ def _area_base(areas: pd.Series, n_eligible: Any) -> pd.Series:
     base.index = base.index.astype(str)
     present = pd.Index(areas.unique().astype(str))
     return base.reindex(present.union(base.index), fill_value=0).sort_index()
+
+
+# --- rank and selection per area (batch scoring) ---------------------------------------------
+
+
+def rank_within_area(score: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """Rank of each household in its area by score, 1 = highest (poorest); ties by position.
+
+    Parameters
+    ----------
+    score : ndarray of float
+        Poverty score per household (higher = poorer).
+    area : ndarray of int
+        Area code per household.
+
+    Returns
+    -------
+    ndarray of int64
+        1-based rank within the household's area.
+
+    >>> rank_within_area(np.array([0.2, 0.9, 0.5, 0.5]), np.array([0, 0, 1, 1])).tolist()
+    [2, 1, 1, 2]
+    """
+    n = len(score)
+    order = np.lexsort((np.arange(n), -np.asarray(score, float), area))
+    sorted_area = area[order]
+    starts = np.flatnonzero(np.r_[True, sorted_area[1:] != sorted_area[:-1]])
+    group_start = np.repeat(starts, np.diff(np.r_[starts, n]))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - group_start + 1
+    return rank
+
+
+def desa_quota(counts: pd.Series, quota: Mapping[str, int] | float | None) -> pd.Series | None:
+    """Quota per desa code (index of ``counts``, households per desa) from a mapping or a share.
+
+    A share ``s`` takes ``round(s * total)`` households split over desa in proportion to
+    their size by largest remainder; desa missing from a mapping get 0 (with a warning).
+
+    Parameters
+    ----------
+    counts : Series
+        Households per desa, indexed by desa code.
+    quota : mapping, float or None
+        Desa code -> count, a share in [0, 1], or None (no selection).
+
+    Returns
+    -------
+    Series or None
+        Quota per desa (int64); ``None`` when ``quota`` is None. From a share the index
+        is sorted by desa code, from a mapping it follows ``counts``.
+
+    Raises
+    ------
+    ValueError
+        When the share is outside [0, 1].
+
+    >>> desa_quota(pd.Series({"a": 3, "b": 1}), 0.5).to_dict()
+    {'a': 2, 'b': 0}
+    """
+    if quota is None:
+        return None
+    if isinstance(quota, Mapping):
+        wanted = pd.Series({str(k): int(v) for k, v in quota.items()}, dtype="int64")
+        missing = counts.index.difference(wanted.index)
+        if len(missing):
+            warnings.warn(
+                f"{len(missing)} desa of the prelist are not in the quota file (e.g. "
+                f"{', '.join(map(str, missing[:3]))}); they get quota 0",
+                stacklevel=2,
+            )
+        return wanted.reindex(counts.index, fill_value=0)
+    share = float(quota)
+    if not 0 <= share <= 1:
+        raise ValueError(f"quota share must be in [0, 1], got {share}")
+    return largest_remainder(round(share * int(counts.sum())), counts).astype("int64")
+
+
+def rank_and_select(
+    score: np.ndarray, area: np.ndarray, quota_by_area: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rank in the area and selection at the area's quota (None without a quota).
+
+    Parameters
+    ----------
+    score : ndarray of float
+        Poverty score per household.
+    area : ndarray of int
+        Area code per household, an index into ``quota_by_area``.
+    quota_by_area : ndarray of int or None
+        Quota of each area code.
+
+    Returns
+    -------
+    (ndarray, ndarray or None)
+        Rank in area (1 = poorest) and the boolean selection (``rank <= quota``).
+
+    Raises
+    ------
+    RankSelectionMismatch
+        When :func:`select_under_quota` disagrees with the ranks (a bug).
+
+    >>> rank, selected = rank_and_select(np.array([0.2, 0.9, 0.5]), np.array([0, 0, 1]),
+    ...                                  np.array([1, 0]))
+    >>> rank.tolist(), selected.tolist()
+    ([2, 1, 1], [False, True, False])
+    """
+    rank = rank_within_area(score, area)
+    if quota_by_area is None:
+        return rank, None
+    selected = select_under_quota(
+        score, None, area=area, area_quota=dict(enumerate(quota_by_area.tolist())),
+        tiebreak=np.arange(len(score)),
+    )  # fmt: skip
+    by_rank = rank <= quota_by_area[area]
+    if not (selected == by_rank).all():
+        raise RankSelectionMismatch(
+            f"rank and selection disagree for {int((selected != by_rank).sum())} of "
+            f"{len(score)} households ({int(selected.sum())} selected, {int(by_rank.sum())} "
+            "within their area's quota by rank)"
+        )
+    return rank, selected

@@ -1,60 +1,40 @@
-"""Batch scoring: counts add up, rejects readable, resume, atomic output, priority, drift, CLI."""
+"""Prelist scoring end to end: counts add up, rejects readable, scores, no NIK, drift, CLI."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pandas as pd
 import pytest
+from scoring_data import broken_prelist, fitted_models, run_folder, small_registry
 from typer.testing import CliRunner
 
 from slrt_ml.cli import app
 from slrt_ml.data.io import write_table
-from slrt_ml.data.synth.generator import make_registry
 from slrt_ml.features.drift import DriftAccumulator, feature_profile, population_stability_index
 from slrt_ml.features.households import household_features
-from slrt_ml.models import make_model, save_model
-from slrt_ml.pipeline import score as scoring
+from slrt_ml.pipeline.run_folder import RunFolderError
 from slrt_ml.pipeline.score import (
-    desa_quota,
-    rank_within_area,
+    PrelistScorer,
+    ScoreOptions,
+    load_scoring_models,
     score_prelist,
-    verification_priority,
 )
+from slrt_ml.pipeline.score_output import RowAccountingError
 
 
 @pytest.fixture(scope="module")
 def registry():
-    return make_registry(households=500, seed=7)
+    return small_registry()
 
 
 @pytest.fixture(scope="module")
-def trained(registry):
-    X = household_features(registry["households"], registry["members"], registry["areas"])
-    poor = registry["truth"].set_index("IDBDT")["poor"].reindex(X.index).to_numpy()
-    gbm = make_model("gbm", {"n_estimators": 20, "max_depth": 3}).fit(X, poor)
-    logit = make_model("logit", {"max_iter": 300}).fit(X, poor)
-    return {"gbm": gbm, "logit": logit}, feature_profile(X)
-
-
-def _broken_prelist(registry, folder, *, sort: bool = True):
-    hh, mem = registry["prelist_households"].copy(), registry["prelist_members"].copy()
-    hh.loc[hh.index[0], "Lantai"] = "77"  # unknown code
-    headless = hh["IDBDT"].iloc[1]
-    mem = mem[~((mem["IDBDT"] == headless) & (mem["Hub_KRT"] == "1"))]  # missing head
-    hh = pd.concat([hh, hh.iloc[[2]]])  # duplicated IDBDT
-    if sort:
-        hh = hh.sort_values("IDBDT", kind="stable")
-    write_table(hh, folder / "prelist_households.parquet")
-    write_table(mem, folder / "prelist_members.csv")
-    write_table(registry["areas"], folder / "areas.parquet")
-    return hh, mem
+def trained():
+    return fitted_models()
 
 
 @pytest.mark.parametrize("sort", [True, False])
 def test_every_household_is_scored_or_rejected_with_a_reason(registry, trained, tmp_path, sort):
-    hh, _ = _broken_prelist(registry, tmp_path, sort=sort)
+    hh, _ = broken_prelist(registry, tmp_path, sort=sort)
     models, profile = trained
     result = score_prelist(tmp_path, models, tmp_path / "out.parquet", explain=True, top_k=3,
                            quota=0.3, profile=profile, chunk_size=17, progress=False)  # fmt: skip
@@ -63,7 +43,8 @@ def test_every_household_is_scored_or_rejected_with_a_reason(registry, trained, 
     assert result.n_input == len(hh) == len(out) + len(rejects)
     assert out["IDBDT"].is_unique and not set(out["IDBDT"]) & set(rejects["IDBDT"])
     reasons = dict(zip(rejects["IDBDT"], rejects["reason"], strict=False))
-    assert "Lantai" in reasons[hh["IDBDT"].iloc[0] if sort else registry["prelist_households"]["IDBDT"].iloc[0]]
+    first = hh["IDBDT"].iloc[0] if sort else registry["prelist_households"]["IDBDT"].iloc[0]
+    assert "Lantai" in reasons[first]
     assert rejects["reason"].str.contains("head").any()
     assert rejects["reason"].str.contains("unique").sum() == 2
     assert list(out.columns[:5]) == ["IDBDT", "score", "rank_in_desa", "selected", "priority"]
@@ -87,34 +68,38 @@ def test_scores_equal_the_models_own_scores(registry, trained, tmp_path):
     assert out.sort_values("priority")["score"].is_monotonic_decreasing
 
 
-def test_resume_after_a_crash_gives_the_same_output(registry, trained, tmp_path, monkeypatch):
-    _broken_prelist(registry, tmp_path)
+def test_the_scorer_class_gives_the_same_output_as_the_function(registry, trained, tmp_path):
+    broken_prelist(registry, tmp_path)
     models, profile = trained
-    kwargs = dict(explain=True, top_k=2, quota=0.25, profile=profile, chunk_size=11, progress=False)
-    clean = score_prelist(tmp_path, models, tmp_path / "clean.parquet", **kwargs)
-    real, calls = scoring._score_chunk, {"n": 0}
+    kwargs = dict(explain=True, top_k=2, quota=0.25, chunk_size=50, progress=False)
+    by_function = score_prelist(tmp_path, models, tmp_path / "f.parquet", profile=profile, **kwargs)
+    scorer = PrelistScorer(models, profile, ScoreOptions(**kwargs))
+    by_class = scorer.score(tmp_path, tmp_path / "c.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(by_class.output),
+                                  pd.read_parquet(by_function.output))  # fmt: skip
+    assert by_class.summary()["n_scored"] == by_function.summary()["n_scored"]
 
-    def crash_on_third(*args, **kw):
+
+def test_a_lost_row_is_an_accounting_error_with_the_counts(
+    registry, trained, tmp_path, monkeypatch
+):
+    hh, _ = broken_prelist(registry, tmp_path)
+    models, _ = trained
+    real, calls = PrelistScorer.score_chunk, {"n": 0}
+
+    def drop_first_row(self, *args, **kwargs):  # in the first chunk only
+        scored, rejects, features = real(self, *args, **kwargs)
         calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("simulated crash")
-        return real(*args, **kw)
+        return (scored.iloc[1:] if calls["n"] == 1 else scored), rejects, features
 
-    monkeypatch.setattr(scoring, "_score_chunk", crash_on_third)
-    out = tmp_path / "resumed.parquet"
-    with pytest.raises(RuntimeError, match="simulated crash"):
-        score_prelist(tmp_path, models, out, **kwargs)
-    assert not out.exists()  # atomic: no half-written output
-    state = json.loads((tmp_path / "resumed.parquet.parts" / "manifest.json").read_text())
-    assert state["done"] == [0, 1]
-    monkeypatch.setattr(scoring, "_score_chunk", real)
-    resumed = score_prelist(tmp_path, models, out, **kwargs)
-    assert resumed.resumed_chunks == 2
-    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(clean.output))
+    monkeypatch.setattr(PrelistScorer, "score_chunk", drop_first_row)
+    message = rf"scored {len(hh) - 5} \+ rejected 4 != input {len(hh)} households \(\+1 unaccounted\)"
+    with pytest.raises(RowAccountingError, match=message):
+        score_prelist(tmp_path, models, tmp_path / "o.csv", chunk_size=1000, progress=False)
 
 
 def test_no_nik_in_any_output(registry, trained, tmp_path):
-    hh, mem = _broken_prelist(registry, tmp_path)
+    hh, mem = broken_prelist(registry, tmp_path)
     models, profile = trained
     score_prelist(tmp_path, models, tmp_path / "o.csv", explain=True, quota=0.3,
                   profile=profile, progress=False)  # fmt: skip
@@ -122,29 +107,6 @@ def test_no_nik_in_any_output(registry, trained, tmp_path):
     for name in ("o.csv", "o.rejects.csv", "o.drift.csv"):
         text = (tmp_path / name).read_text()
         assert not any(nik in text for nik in niks), name
-
-
-def test_priority_rule_on_a_hand_computed_case():
-    # desa A: 4 households, quota 2 (cut-off 2.5); desa B: 2 households, quota 1 (1.5)
-    rank = np.array([1, 2, 3, 4, 1, 2])
-    quota = np.array([2, 2, 2, 2, 1, 1])
-    n = np.array([4, 4, 4, 4, 2, 2])
-    # distances 1.5/4, .5/4, .5/4, 1.5/4, .5/2, .5/2 = .375 .125 .125 .375 .25 .25
-    assert verification_priority(rank, quota, n).tolist() == [5, 1, 2, 6, 3, 4]
-    disagree = np.array([0, 0, 0, 1, 0, 0])  # another model flips the 4th household
-    assert verification_priority(rank, quota, n, disagreement=disagree).tolist() == [
-        6, 2, 3, 1, 4, 5,
-    ]  # fmt: skip
-
-
-def test_rank_and_quota():
-    assert rank_within_area(np.array([1.0, 3.0, 2.0, 2.0]), np.array([0, 0, 0, 1])).tolist() == [
-        3, 1, 2, 1,
-    ]  # fmt: skip
-    counts = pd.Series({"7311010001": 6, "7311010002": 4})
-    assert desa_quota(counts, 0.5).tolist() == [3, 2]
-    with pytest.warns(UserWarning, match="not in the quota file"):
-        assert desa_quota(counts, {"7311010001": 2}).tolist() == [2, 0]
 
 
 def test_psi_hand_computed_and_unseen_codes():
@@ -161,27 +123,26 @@ def test_psi_hand_computed_and_unseen_codes():
     assert row["psi"] == pytest.approx(psi, abs=1e-5) and row["large_drift"]
 
 
-def _run_folder(tmp_path, models, profile):
-    run = tmp_path / "run"
-    for name, model in models.items():
-        save_model(model, run / "models" / name)
-    (run / "manifest.json").write_text(json.dumps({"models": list(models)}))
-    (run / "feature_profile.json").write_text(json.dumps(profile))
-    pd.DataFrame({"system": ["gbm", "logit"], "metric": ["exclusion_error"] * 2,
-                  "estimate": [0.4, 0.3], "ci_low": 0, "ci_high": 1}).to_csv(
-        run / "comparison.csv", index=False)  # fmt: skip
-    return run
+def test_models_load_from_a_run_folder_champion_first(trained, tmp_path):
+    run = run_folder(tmp_path, *trained)
+    models, profile, uri = load_scoring_models(run)
+    assert list(models) == ["logit"] and profile == trained[1]  # lowest exclusion error
+    assert uri == str(run / "models" / "logit")
+    with pytest.raises(RunFolderError, match="not a run folder.*models:/NAME@ALIAS"):
+        load_scoring_models(tmp_path / "nowhere")
 
 
 def test_cli_score_and_explain(registry, trained, tmp_path):
-    _broken_prelist(registry, tmp_path)
+    broken_prelist(registry, tmp_path)
     write_table(registry["households"], tmp_path / "households.parquet")
     write_table(registry["members"], tmp_path / "members.parquet")
     for name in ("siksng", "truth"):
         write_table(registry[name], tmp_path / f"{name}.parquet")
-    run = _run_folder(tmp_path, *trained)
+    run = run_folder(tmp_path, *trained)
     quota = tmp_path / "quota.csv"
-    desa = registry["areas"][["KDPROP", "KDKAB", "KDKEC", "KDDESA"]].astype(str).agg("".join, axis=1)
+    desa = (
+        registry["areas"][["KDPROP", "KDKAB", "KDKEC", "KDDESA"]].astype(str).agg("".join, axis=1)
+    )
     pd.DataFrame({"KDDESA": desa, "quota": 1}).to_csv(quota, index=False)
     runner = CliRunner()
     result = runner.invoke(app, ["score", "--model", str(run), "--prelist", str(tmp_path),
@@ -199,4 +160,6 @@ def test_cli_score_and_explain(registry, trained, tmp_path):
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "e.csv")
     assert set(table["model"]) == {"gbm"} and table["IDBDT"].nunique() == 2
-    assert (tmp_path / f"waterfall_{registry['households']['IDBDT'].iloc[0]}.png").stat().st_size > 0
+    assert (
+        tmp_path / f"waterfall_{registry['households']['IDBDT'].iloc[0]}.png"
+    ).stat().st_size > 0

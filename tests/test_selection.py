@@ -1,4 +1,4 @@
-"""Selections under a quota: hand-computed cases, ties, per-area quotas, invariants."""
+"""Selections under a quota: hand-computed cases, ties, per-area quotas, ranks, invariants."""
 
 from __future__ import annotations
 
@@ -6,10 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from slrt_ml.targeting import selection
 from slrt_ml.targeting.selection import (
     QuotaShortfallWarning,
+    RankSelectionMismatch,
+    desa_quota,
     largest_remainder,
     quota_from,
+    rank_and_select,
+    rank_within_area,
     select_under_quota,
 )
 
@@ -140,3 +145,25 @@ def test_bad_quota_rules_are_errors(how, message):
 def test_quota_strings_from_the_command_line_are_parsed():
     assert quota_from(np.zeros(10), "4") == 4
     assert quota_from(np.zeros(10), "0.3") == 3
+
+
+def test_rank_and_quota():
+    assert rank_within_area(np.array([1.0, 3.0, 2.0, 2.0]), np.array([0, 0, 0, 1])).tolist() == [
+        3, 1, 2, 1,
+    ]  # fmt: skip
+    counts = pd.Series({"7311010001": 6, "7311010002": 4})
+    assert desa_quota(counts, 0.5).tolist() == [3, 2]
+    with pytest.warns(UserWarning, match="not in the quota file"):
+        assert desa_quota(counts, {"7311010001": 2}).tolist() == [2, 0]
+    with pytest.raises(ValueError, match=r"quota share must be in \[0, 1\], got 1.5"):
+        desa_quota(counts, 1.5)
+
+
+def test_rank_and_selection_agree_or_the_mismatch_is_counted(monkeypatch):
+    score, area = np.array([0.9, 0.1, 0.5]), np.array([0, 0, 1])
+    rank, selected = rank_and_select(score, area, np.array([1, 1]))
+    assert rank.tolist() == [1, 2, 1] and selected.tolist() == [True, False, True]
+    assert rank_and_select(score, area, None)[1] is None
+    monkeypatch.setattr(selection, "select_under_quota", lambda s, *a, **k: np.ones(len(s), bool))
+    with pytest.raises(RankSelectionMismatch, match="disagree for 1 of 3 households"):
+        rank_and_select(score, area, np.array([1, 1]))

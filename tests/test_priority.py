@@ -1,0 +1,40 @@
+"""Verification priority and the per-area decisions of batch scoring: hand-computed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from slrt_ml.targeting.priority import area_decisions, verification_priority
+
+
+def test_priority_rule_on_a_hand_computed_case():
+    # desa A: 4 households, quota 2 (cut-off 2.5); desa B: 2 households, quota 1 (1.5)
+    rank = np.array([1, 2, 3, 4, 1, 2])
+    quota = np.array([2, 2, 2, 2, 1, 1])
+    n = np.array([4, 4, 4, 4, 2, 2])
+    # distances 1.5/4, .5/4, .5/4, 1.5/4, .5/2, .5/2 = .375 .125 .125 .375 .25 .25
+    assert verification_priority(rank, quota, n).tolist() == [5, 1, 2, 6, 3, 4]
+    disagree = np.array([0, 0, 0, 1, 0, 0])  # another model flips the 4th household
+    assert verification_priority(rank, quota, n, disagreement=disagree).tolist() == [
+        6, 2, 3, 1, 4, 5,
+    ]  # fmt: skip
+
+
+def test_without_a_quota_nothing_is_selected_and_priority_follows_the_score():
+    decisions = area_decisions(np.array([0.2, 0.9, 0.5]), np.array([0, 1, 0]), ["a", "b"], None)
+    assert decisions.selected is None
+    assert decisions.rank_in_area.tolist() == [2, 1, 1]
+    assert decisions.priority.tolist() == [3, 1, 2]
+
+
+def test_a_model_that_disagrees_moves_households_forward():
+    score = np.array([0.9, 0.8, 0.7, 0.1])
+    area = np.zeros(4, np.int64)
+    other = np.array([[0.9], [0.1], [0.2], [0.8]])  # selects the 1st and 4th household
+    alone = area_decisions(score, area, ["a"], {"a": 2})
+    voted = area_decisions(score, area, ["a"], {"a": 2}, other_scores=other)
+    assert alone.selected.tolist() == voted.selected.tolist() == [True, True, False, False]
+    # distances to the cut-off 2.5: 1.5/4, .5/4, .5/4, 1.5/4
+    assert alone.priority.tolist() == [3, 1, 2, 4]
+    # the 2nd and 4th are disputed, so they come first (closest to the cut-off first)
+    assert voted.priority.tolist() == [4, 1, 3, 2]

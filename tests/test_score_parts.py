@@ -1,0 +1,82 @@
+"""The parts folder of a streamed scoring run: resume, signature, restart, compact table."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scoring_data import broken_prelist, fitted_models, small_registry
+
+from slrt_ml.pipeline.score import PrelistScorer, score_prelist
+from slrt_ml.pipeline.score_parts import PartsFolder, parts_signature
+
+
+def test_resume_after_a_crash_gives_the_same_output(tmp_path, monkeypatch):
+    broken_prelist(small_registry(), tmp_path)
+    models, profile = fitted_models()
+    kwargs = dict(explain=True, top_k=2, quota=0.25, profile=profile, chunk_size=11, progress=False)
+    clean = score_prelist(tmp_path, models, tmp_path / "clean.parquet", **kwargs)
+    real, calls = PrelistScorer.score_chunk, {"n": 0}
+
+    def crash_on_third(self, *args, **kw):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("simulated crash")
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(PrelistScorer, "score_chunk", crash_on_third)
+    out = tmp_path / "resumed.parquet"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        score_prelist(tmp_path, models, out, **kwargs)
+    assert not out.exists()  # atomic: no half-written output
+    state = json.loads((tmp_path / "resumed.parquet.parts" / "manifest.json").read_text())
+    assert state["done"] == [0, 1]
+    monkeypatch.setattr(PrelistScorer, "score_chunk", real)
+    resumed = score_prelist(tmp_path, models, out, **kwargs)
+    assert resumed.resumed_chunks == 2
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(clean.output))
+
+
+def _scored(ids, desa, score):
+    return pd.DataFrame({"IDBDT": ids, "desa": desa, "score": score, "score_b": score})
+
+
+def test_a_changed_signature_or_restart_starts_clean(tmp_path):
+    data = tmp_path / "hh.csv"
+    data.write_text("IDBDT\n1\n")
+    signature = parts_signature([data], {"top_k": 5})
+    assert signature["options"] == {"top_k": "5"}
+    parts = PartsFolder.open(tmp_path / "o.parts", signature, restart=False)
+    parts.save_part(0, _scored(["1"], ["d"], [0.5]), pd.DataFrame(columns=["IDBDT", "reason"]), {})
+    assert PartsFolder.open(tmp_path / "o.parts", signature, restart=False).done == {0}
+    assert PartsFolder.open(tmp_path / "o.parts", signature, restart=True).done == set()
+    parts = PartsFolder.open(tmp_path / "o.parts", signature, restart=False)
+    parts.save_part(0, _scored(["1"], ["d"], [0.5]), pd.DataFrame(columns=["IDBDT", "reason"]), {})
+    other = parts_signature([data], {"top_k": 3})
+    assert PartsFolder.open(tmp_path / "o.parts", other, restart=False).done == set()
+
+
+def test_compact_codes_a_desa_the_same_across_parts(tmp_path):
+    parts = PartsFolder.open(tmp_path / "o.parts", {}, restart=False)
+    empty = pd.DataFrame(columns=["IDBDT", "reason"])
+    parts.save_part(1, _scored(["3"], ["y"], [0.3]), empty, {})
+    parts.save_part(0, _scored(["1", "2"], ["x", "y"], [0.1, 0.2]), empty, {})
+    compact = parts.compact(["score_b"])
+    assert compact.area_names == ["x", "y"] and compact.area.tolist() == [0, 1, 1]
+    assert compact.score.tolist() == [0.1, 0.2, 0.3] and compact.sizes == [2, 1]
+    np.testing.assert_array_equal(compact.others[:, 0], compact.score)
+
+
+def test_rejects_count_households_apart_from_orphan_members(tmp_path):
+    parts = PartsFolder.open(tmp_path / "o.parts", {}, restart=False)
+    rejects = pd.DataFrame(
+        {
+            "IDBDT": ["1", "2", "9"],
+            "reason": ["Lantai: unknown code", "no head", "members without a household record"],
+        }
+    )
+    parts.save_part(0, _scored([], [], []), rejects, {})
+    assert parts.write_rejects(tmp_path / "r.csv") == (2, 1)
+    assert parts.write_drift_report(None, tmp_path / "d.csv")[0] is None

@@ -279,9 +279,9 @@ def test_compare_table_has_estimates_intervals_and_diffs(comparison):
         selection_rows["estimate"] <= selection_rows["ci_high"] + 1e-12
     )
     assert inside.all()
-    assert (
-        table.loc[("good", "roc_auc"), ["ci_low", "ci_high"]].isna().all()
-    )  # documented: no intervals
+    for metric in ("roc_auc", "pr_auc", "spearman_welfare"):  # ranking metrics: intervals too
+        low, estimate, high = table.loc[("good", metric), ["ci_low", "estimate", "ci_high"]]
+        assert low < estimate < high
 
 
 def test_bootstrap_is_deterministic_with_a_seed(frame, comparison):

@@ -144,12 +144,15 @@ def coverage(
     jobs = [Job(n_desa, replicates, seed * 100_000 + n_desa * 1_000 + i) for i in range(datasets)]
     exact = np.array([truth()[q] for q in QUANTITIES])
     results, start = [], time.perf_counter()
-    with Pool(processes) as pool:
-        for i, result in enumerate(pool.imap_unordered(one_dataset, jobs, chunksize=2), 1):
-            results.append(result)
-            if i % max(1, datasets // 10) == 0 or i == datasets:
-                print(f"  {n_desa} desa: {i}/{datasets} datasets, "
-                      f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
+    pool = Pool(processes) if processes > 1 else None
+    mapped = pool.imap_unordered(one_dataset, jobs, chunksize=2) if pool else map(one_dataset, jobs)
+    for i, result in enumerate(mapped, 1):
+        results.append(result)
+        if i % max(1, datasets // 10) == 0 or i == datasets:
+            print(f"  {n_desa} desa: {i}/{datasets} datasets, "
+                  f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
+    if pool:
+        pool.close()
     out = {}
     for method in ("old", "new"):
         bounds = np.stack([r[method] for r in results])  # (datasets, 6, 2)

@@ -1,11 +1,24 @@
-"""Paired bootstrap clustered by desa, vectorised.
+"""Paired bootstrap clustered by desa that re-applies every selection rule, vectorised.
 
-Each household's contribution to a metric is a weighted confusion count, so a
-replicate's totals are a weighted sum of per-cluster totals: draw a (B x K) matrix of
-cluster multiplicities (how often each of K desa is drawn in each of B replicates) and
-multiply it with the (K x columns) matrix of per-cluster totals. Every system's columns
-sit in the same matrix, so every system is measured on the same draw (a *paired*
-bootstrap), and differences between systems get their own intervals.
+Each replicate draws K of the K desa with replacement; a household counts as often as its
+desa was drawn (its *multiplicity*). Every system is measured on the same draw (a *paired*
+bootstrap), so differences between systems get their own intervals. In each replicate:
+
+- a given list (the reference's, e.g. SIKS-NG's) stays as given: its weighted confusion
+  counts are a (B x K) multiplicity matrix times the (K x 4) per-desa counts;
+- every model's list is re-selected from its scores under the quota recomputed on the
+  replicate (:mod:`slrt_ml.evaluation.reselection`: the reference's count there, or the
+  full data's coverage rate, per area with ``by``); holding the lists fixed instead gave
+  intervals that covered 74% for a model's exclusion error and difference intervals about
+  twice too wide in a simulation with known truth (``bench/coverage.py``);
+- ranking metrics (ROC-AUC, PR-AUC, Spearman against welfare) are recomputed with the
+  multiplicities as weights (:mod:`slrt_ml.evaluation.ranking_replicates`). They cost
+  a full sort-order pass per replicate and system, so they use the first
+  ``max(RANKING_BUDGET // households, MIN_RANKING_REPLICATES)`` of the replicates
+  (all of them up to 4,000 households at B = 1,000; the first 200 at 20,000 or more):
+  their interval ends are rougher, their paired draw is the same.
+
+Intervals are percentile intervals over the replicates.
 
 >>> rng = np.random.default_rng(0)
 >>> counts = cluster_totals(np.array([0, 0, 1]), 2, [np.array([1.0, 1.0, 5.0])])
@@ -22,13 +35,30 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
+
+from slrt_ml.evaluation.metrics import RANKING_METRICS, SELECTION_METRICS
+from slrt_ml.evaluation.ranking_replicates import ScoreRanking, WelfareRanking
+from slrt_ml.evaluation.reselection import RankedList, reselected_counts
+from slrt_ml.evaluation.systems import Systems
 
 __all__ = [
     "cluster_totals",
     "cluster_multiplicities",
     "replicate_totals",
     "percentile_interval",
+    "replicate_confusion",
+    "replicate_ranking",
+    "ranking_replicate_count",
+    "comparison_table",
+    "RANKING_BUDGET",
+    "MIN_RANKING_REPLICATES",
 ]
+
+#: Households x replicates per system above which ranking metrics use fewer replicates.
+RANKING_BUDGET = 4_000_000
+#: Ranking metrics always get at least this many replicates.
+MIN_RANKING_REPLICATES = 200
 
 
 def cluster_totals(codes: np.ndarray, n_clusters: int, columns: Sequence[np.ndarray]) -> np.ndarray:
@@ -62,3 +92,137 @@ def percentile_interval(
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: metric undefined
         low, high = np.nanpercentile(replicates, [tail, 100 - tail], axis=0)
     return low, high
+
+
+def _confusion_columns(data: Systems, name: str) -> list[np.ndarray]:
+    t, s, w = data.target, data.selected[name], data.weights
+    return [w * (t & s), w * (t & ~s), w * (~t & s), w * (~t & ~s)]
+
+
+def _codes(data: Systems) -> tuple[np.ndarray, int]:
+    codes = np.zeros(len(data.ids), np.int64) if data.cluster is None else data.cluster
+    return codes, (int(codes.max()) + 1 if len(codes) else 0)
+
+
+def _per_cluster_counts(data: Systems) -> np.ndarray:
+    """(desa x systems x 4) weighted counts ``tp, fn, fp, tn`` of the full-data lists."""
+    codes, n_clusters = _codes(data)
+    columns = [cluster_totals(codes, n_clusters, _confusion_columns(data, n)) for n in data.scores]
+    return np.stack(columns, axis=1)
+
+
+def replicate_confusion(data: Systems, draws: np.ndarray, *, reselect: bool = True) -> np.ndarray:
+    """(B x systems x 4) weighted counts ``tp, fn, fp, tn`` on each replicate.
+
+    ``reselect=True`` re-applies ``data.rule`` to every system not in ``data.given``;
+    ``reselect=False`` keeps every list as selected on the full data (the old method,
+    kept for ``bench/coverage.py``).
+    """
+    codes, n_clusters = _codes(data)
+    names = list(data.scores)
+    per_cluster = _per_cluster_counts(data)
+    totals = replicate_totals(draws, per_cluster.reshape(n_clusters, -1))
+    totals = totals.reshape(len(draws), len(names), 4)
+    if not reselect:
+        return totals
+    if data.rule is None:
+        raise ValueError(
+            f"the bootstrap re-applies the quota rule, which needs the reference's list; "
+            f"selections hold no system {data.reference!r}: pass reference=, a count or "
+            "share as quota=, or bootstrap=0"
+        )
+    quota = data.rule.replicate_quota(draws, codes, data.eligible)
+    for s, name in enumerate(names):
+        if name in data.given:
+            continue
+        ranked = RankedList.from_scores(data.scores[name], data.eligible, data.area, data.tie)
+        tp, chosen = reselected_counts(
+            ranked, draws, codes, quota, data.target, data.weights, data.eligible, data.area
+        )
+        target_total = totals[:, s, 0] + totals[:, s, 1]
+        everyone = totals[:, s].sum(axis=1)
+        totals[:, s] = np.column_stack(
+            [tp, target_total - tp, chosen - tp, everyone - target_total - (chosen - tp)]
+        )
+    return totals
+
+
+def ranking_replicate_count(replicates: int, households: int) -> int:
+    """Replicates the ranking metrics use: the first ``max(RANKING_BUDGET // households, 200)``.
+
+    >>> ranking_replicate_count(1000, 2_000), ranking_replicate_count(1000, 20_000)
+    (1000, 200)
+    """
+    affordable = RANKING_BUDGET // max(households, 1)
+    return int(min(replicates, max(affordable, MIN_RANKING_REPLICATES)))
+
+
+def replicate_ranking(data: Systems, draws: np.ndarray) -> dict[str, np.ndarray]:
+    """Ranking metric -> (replicates x systems) on each replicate (multiplicity weights)."""
+    codes, _ = _codes(data)
+    names = list(data.scores)
+    out = {metric: np.empty((len(draws), len(names))) for metric in RANKING_METRICS}
+    for s, name in enumerate(names):
+        score = data.scores[name]
+        auc = ScoreRanking.from_scores(score, data.target, data.weights).replicates(draws, codes)
+        out["roc_auc"][:, s], out["pr_auc"][:, s] = auc["roc_auc"], auc["pr_auc"]
+        welfare = WelfareRanking.from_scores(score, data.welfare, data.weights)
+        out["spearman_welfare"][:, s] = welfare.replicates(draws, codes)
+    return out
+
+
+def _selection_metrics(counts: np.ndarray) -> dict[str, np.ndarray]:
+    parts = [counts[..., j] for j in range(4)]
+    return {
+        name: np.asarray(formula(*parts), dtype=float)
+        for name, formula in SELECTION_METRICS.items()
+    }
+
+
+def comparison_table(data: Systems, bootstrap: int, rng: np.random.Generator) -> pd.DataFrame:
+    """``system, metric, estimate, ci_low, ci_high`` for every system, and each model's
+    difference from the reference (``<metric>_diff_vs_<reference>``, model minus reference).
+
+    Point estimates come from the full data; ``bootstrap`` replicates (0: none, intervals
+    ``nan``) give 95% percentile intervals from one paired draw of desa.
+    """
+    names = list(data.scores)
+    if bootstrap and data.cluster is None:
+        raise ValueError(
+            "the bootstrap needs the desa (cluster) of every household; pass the frame"
+        )
+    _, n_clusters = _codes(data)
+    point = _selection_metrics(_per_cluster_counts(data).sum(axis=0))
+    for metric, function in RANKING_METRICS.items():
+        truth = data.welfare if metric == "spearman_welfare" else data.target
+        point[metric] = np.array(
+            [function(truth, data.scores[n], sample_weight=data.weights) for n in names]
+        )
+    replicates = None
+    if bootstrap:
+        draws = cluster_multiplicities(n_clusters, bootstrap, rng)
+        replicates = _selection_metrics(replicate_confusion(data, draws))
+        ranked = ranking_replicate_count(bootstrap, len(data.ids))
+        replicates.update(replicate_ranking(data, draws[:ranked]))
+    return _table_rows(names, point, replicates, data.reference)
+
+
+def _table_rows(
+    names: list[str], point: dict, replicates: dict | None, reference: str
+) -> pd.DataFrame:
+    rows = []
+    ref = names.index(reference) if reference in names else None
+    for i, system in enumerate(names):
+        for suffix, against in (("", None), (f"_diff_vs_{reference}", ref)):
+            if suffix and (against is None or i == ref):
+                continue
+            for metric, values in point.items():
+                estimate = values[i] - (values[against] if suffix else 0.0)
+                low = high = np.nan
+                if replicates is not None and metric in replicates:
+                    draws = replicates[metric][:, i] - (
+                        replicates[metric][:, against] if suffix else 0.0
+                    )
+                    low, high = (float(v) for v in percentile_interval(draws))
+                rows.append((system, metric + suffix, float(estimate), low, high))
+    return pd.DataFrame(rows, columns=["system", "metric", "estimate", "ci_low", "ci_high"])

@@ -1,0 +1,220 @@
+"""Re-apply each model's selection rule inside every bootstrap replicate, vectorised.
+
+A model's list depends on the sample through its quota (SIKS-NG's count, or a share of the
+eligible households, per area with ``by``), so a replicate that resamples desa must
+recompute the quota on the resample and re-select the model's list from its scores;
+holding the list fixed made single-model intervals too narrow and difference intervals
+too wide (``bench/coverage.py``).
+
+How a replicate is measured (``m`` = how often a household's desa was drawn):
+
+- **Quota.** ``"siksng"``/reference quota: the number of households on the reference
+  list in the replicate (per area with ``by``), each counted ``m`` times. A count ``N``
+  or a share: the same *coverage rate* as on the full data, ``quota / eligible``, times
+  the replicate's eligible households (per area), unrounded. A fixed count means a
+  fixed rate because a replicate stands for another draw of desa with another number of
+  households; keeping ``N`` households there would change the coverage the rule gives.
+- **Selection.** Each model's eligible households are sorted once, as
+  :func:`slrt_ml.targeting.selection.select_under_quota` sorts them (area, score
+  descending, tie key ascending). In a replicate a household counts ``m`` times; the
+  cumulative count along that order finds the cut-off, and the household at the
+  cut-off contributes the fraction of its ``m`` copies that fits (a whole number of
+  copies when the quota is a whole number, as with the reference quota). Copies of one
+  household are identical, so their order does not matter.
+- A given list (the reference's) stays as given.
+
+With every ``m = 1`` a replicate reproduces the full-data selection exactly.
+
+>>> rule = QuotaRule.from_reference(np.array([1, 0, 0, 1]))
+>>> ranked = RankedList.from_scores(np.array([4.0, 3.0, 2.0, 1.0]), np.ones(4, bool))
+>>> draws = np.array([[1, 1], [2, 0], [0, 2]])  # desa 0 = households 0, 1; desa 1 = 2, 3
+>>> cluster = np.array([0, 0, 1, 1])
+>>> quota = rule.replicate_quota(draws, cluster, np.ones(4, bool))
+>>> quota[:, 0].tolist()  # the reference's list counted with multiplicity
+[2.0, 2.0, 2.0]
+>>> target = np.array([1.0, 0.0, 1.0, 0.0])
+>>> reselected_counts(ranked, draws, cluster, quota, target, np.ones(4))[0].tolist()
+[1.0, 2.0, 2.0]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["QuotaRule", "RankedList", "reselected_counts", "row_chunks"]
+
+#: Elements of one (replicates x households) work array; bounds memory (~32 MiB a piece).
+CHUNK_ELEMENTS = 4_000_000
+
+
+def row_chunks(rows: int, columns: int, elements: int = CHUNK_ELEMENTS) -> list[slice]:
+    """Slices of ``rows`` so that a (rows x columns) work array stays under ``elements``.
+
+    >>> row_chunks(10, 3, elements=12)
+    [slice(0, 4, None), slice(4, 8, None), slice(8, 10, None)]
+    """
+    step = max(1, elements // max(columns, 1))
+    return [slice(start, min(start + step, rows)) for start in range(0, rows, step)]
+
+
+def _area_sums(
+    draws: np.ndarray, cluster: np.ndarray, area: np.ndarray, n_areas: int, values: np.ndarray
+) -> np.ndarray:
+    """Per replicate and area: sum of ``values`` with each household counted ``m`` times."""
+    n_clusters = draws.shape[1]
+    per_pair = np.bincount(
+        cluster * n_areas + area, weights=values, minlength=n_clusters * n_areas
+    ).reshape(n_clusters, n_areas)
+    return draws.astype(np.float64) @ per_pair
+
+
+@dataclass(frozen=True)
+class QuotaRule:
+    """How a replicate's quota is set, per area (one area when the ranking is national).
+
+    Attributes
+    ----------
+    area : int area code per household (``0`` everywhere for one national quota).
+    n_areas : number of areas.
+    reference_selected : the reference's list per household when the quota is "as many as
+        the reference selected"; ``None`` for a rate rule.
+    rate : per area, full-data quota / full-data eligible households (rate rule).
+    """
+
+    area: np.ndarray | None
+    n_areas: int
+    reference_selected: np.ndarray | None = None
+    rate: np.ndarray | None = None
+
+    @classmethod
+    def from_reference(
+        cls, reference_selected: np.ndarray, area: np.ndarray | None = None, n_areas: int = 1
+    ) -> QuotaRule:
+        """Quota = the reference's selected count in the replicate (per area)."""
+        return cls(area, n_areas, reference_selected=np.asarray(reference_selected, bool))
+
+    @classmethod
+    def from_rate(
+        cls,
+        quota: np.ndarray,
+        eligible: np.ndarray,
+        area: np.ndarray | None = None,
+    ) -> QuotaRule:
+        """Quota = the full data's coverage rate (``quota`` / eligible, per area) x the
+        replicate's eligible households. ``quota`` is one count per area (area code order).
+
+        >>> QuotaRule.from_rate(np.array([1, 0]), np.array([1, 1, 1, 0]),
+        ...                     np.array([0, 0, 1, 1])).rate.tolist()
+        [0.5, 0.0]
+        """
+        quota = np.atleast_1d(np.asarray(quota, dtype=float))
+        codes = np.zeros(len(eligible), np.int64) if area is None else area
+        base = np.bincount(codes, weights=np.asarray(eligible, float), minlength=len(quota))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = np.where(base > 0, quota / np.where(base > 0, base, 1), 0.0)
+        return cls(area, len(quota), rate=rate)
+
+    def replicate_quota(
+        self, draws: np.ndarray, cluster: np.ndarray, eligible: np.ndarray
+    ) -> np.ndarray:
+        """(replicates x areas) quota on each replicate; ``draws`` are desa multiplicities."""
+        area = np.zeros(len(cluster), np.int64) if self.area is None else self.area
+        if self.reference_selected is not None:
+            listed = self.reference_selected.astype(np.float64)
+            return _area_sums(draws, cluster, area, self.n_areas, listed)
+        rate = np.zeros(self.n_areas) if self.rate is None else self.rate
+        return _area_sums(draws, cluster, area, self.n_areas, eligible.astype(np.float64)) * rate
+
+
+@dataclass(frozen=True)
+class RankedList:
+    """One model's eligible households in selection order (area, score desc, tie key asc).
+
+    ``order`` indexes households; ``area`` is the area code of each position.
+    """
+
+    order: np.ndarray
+    area: np.ndarray
+
+    @classmethod
+    def from_scores(
+        cls,
+        score: np.ndarray,
+        eligible: np.ndarray,
+        area: np.ndarray | None = None,
+        tie: np.ndarray | None = None,
+    ) -> RankedList:
+        """Sort once, with the ordering rule of ``select_under_quota``.
+
+        >>> RankedList.from_scores(np.array([1.0, 3.0, 3.0]), np.array([1, 1, 0], bool),
+        ...                        tie=np.array([0, 2, 1])).order.tolist()
+        [1, 0]
+        """
+        n = len(score)
+        tie = np.arange(n) if tie is None else tie
+        codes = np.zeros(n, np.int64) if area is None else area
+        candidates = np.flatnonzero(eligible)
+        order = candidates[np.lexsort((tie[candidates], -score[candidates], codes[candidates]))]
+        return cls(order, codes[order])
+
+
+def _area_thresholds(
+    quota: np.ndarray,
+    draws: np.ndarray,
+    cluster: np.ndarray,
+    area: np.ndarray,
+    eligible: np.ndarray,
+) -> np.ndarray:
+    """Quota per area moved to the cumulative-count scale of the whole (area-sorted) order:
+    the eligible households (with multiplicity) of the areas before it, plus its quota."""
+    per_area = _area_sums(draws, cluster, area, quota.shape[1], eligible.astype(np.float64))
+    before = np.cumsum(per_area, axis=1) - per_area
+    return before + np.minimum(quota, per_area)
+
+
+def reselected_counts(
+    ranked: RankedList,
+    draws: np.ndarray,
+    cluster: np.ndarray,
+    quota: np.ndarray,
+    target: np.ndarray,
+    weights: np.ndarray,
+    eligible: np.ndarray | None = None,
+    household_area: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted (target selected, all selected) per replicate after re-selecting the list.
+
+    Parameters
+    ----------
+    ranked : the model's households in selection order (:class:`RankedList`).
+    draws : (replicates x desa) multiplicities.
+    cluster : desa code per household.
+    quota : (replicates x areas) quota from :meth:`QuotaRule.replicate_quota`.
+    target, weights : per household; the counts are sums of ``weights`` (households or
+        persons) over selected copies, so the quota counts households and the errors use
+        the weights, as on the full data.
+    eligible, household_area : per household; default all eligible, one area.
+
+    Returns two arrays of length ``replicates``.
+    """
+    n = len(cluster)
+    eligible = np.ones(n, bool) if eligible is None else eligible
+    area = np.zeros(n, np.int64) if household_area is None else household_area
+    thresholds = _area_thresholds(quota, draws, cluster, area, eligible)
+    position_cluster = cluster[ranked.order]
+    columns = np.column_stack([(weights * target)[ranked.order], weights[ranked.order]]).astype(
+        np.float64
+    )
+    out = np.empty((len(draws), 2))
+    for rows in row_chunks(len(draws), len(ranked.order)):
+        copies = draws[rows][:, position_cluster].astype(np.float64)
+        before = np.cumsum(copies, axis=1)
+        before -= copies  # copies of the households ahead of each one
+        room = thresholds[rows][:, ranked.area] if quota.shape[1] > 1 else thresholds[rows]
+        room = room - before
+        np.clip(room, 0.0, None, out=room)
+        np.minimum(room, copies, out=room)  # selected copies of each household
+        out[rows] = room @ columns
+    return out[:, 0], out[:, 1]

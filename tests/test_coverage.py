@@ -1,4 +1,4 @@
-"""A small run of bench/coverage.py: re-applied-quota intervals cover the known truth."""
+"""A small run of bench/interval_coverage.py: re-applied-quota intervals cover the known truth."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 @pytest.fixture(scope="module")
 def simulation():
-    """bench/coverage.py as a module (its own name: ``coverage`` is also a PyPI package)."""
-    spec = importlib.util.spec_from_file_location("bench_coverage", BENCH / "coverage.py")
+    """bench/interval_coverage.py as a module (its own name: ``coverage`` is also a PyPI package)."""
+    spec = importlib.util.spec_from_file_location("bench_coverage", BENCH / "interval_coverage.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules["bench_coverage"] = module
     spec.loader.exec_module(module)

@@ -10,7 +10,7 @@ bootstrap), so differences between systems get their own intervals. In each repl
   replicate (:mod:`slrt_ml.evaluation.reselection`: the reference's count there, or the
   full data's coverage rate, per area with ``by``); holding the lists fixed instead gave
   intervals that covered 74% for a model's exclusion error and difference intervals about
-  twice too wide in a simulation with known truth (``bench/coverage.py``);
+  twice too wide in a simulation with known truth (``bench/interval_coverage.py``);
 - ranking metrics (ROC-AUC, PR-AUC, Spearman against welfare) are recomputed with the
   multiplicities as weights (:mod:`slrt_ml.evaluation.ranking_replicates`). They cost
   a full sort-order pass per replicate and system, so they use the first
@@ -116,7 +116,7 @@ def replicate_confusion(data: Systems, draws: np.ndarray, *, reselect: bool = Tr
 
     ``reselect=True`` re-applies ``data.rule`` to every system not in ``data.given``;
     ``reselect=False`` keeps every list as selected on the full data (the old method,
-    kept for ``bench/coverage.py``).
+    kept for ``bench/interval_coverage.py``).
     """
     codes, n_clusters = _codes(data)
     names = list(data.scores)

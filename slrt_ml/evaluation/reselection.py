@@ -4,7 +4,7 @@ A model's list depends on the sample through its quota (SIKS-NG's count, or a sh
 eligible households, per area with ``by``), so a replicate that resamples desa must
 recompute the quota on the resample and re-select the model's list from its scores;
 holding the list fixed made single-model intervals too narrow and difference intervals
-too wide (``bench/coverage.py``).
+too wide (``bench/interval_coverage.py``).
 
 How a replicate is measured (``m`` = how often a household's desa was drawn):
 

@@ -13,8 +13,8 @@ Each dataset gets B bootstrap replicates from one draw of desa, measured two way
 replicate (:func:`slrt_ml.evaluation.bootstrap.replicate_confusion`). Coverage is the
 share of datasets whose 95% percentile interval holds the truth.
 
-    .venv/bin/python bench/coverage.py                          # 200 datasets x B=1000
-    .venv/bin/python bench/coverage.py --datasets 20 --replicates 200 --no-record
+    .venv/bin/python bench/interval_coverage.py                          # 200 datasets x B=1000
+    .venv/bin/python bench/interval_coverage.py --datasets 20 --replicates 200 --no-record
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def _section(rows: dict[int, dict], args: argparse.Namespace, seconds: float) ->
     lines = [
         HEADING, "",
         f"Measured {date.today().isoformat()} on {machine()}.",
-        f"Command: `python bench/coverage.py --datasets {args.datasets} --replicates "
+        f"Command: `python bench/interval_coverage.py --datasets {args.datasets} --replicates "
         f"{args.replicates} --desa {args.desa}` ({seconds / 60:.1f} min, 2 processes).", "",
         "Truth (exact, bivariate normal): "
         + ", ".join(f"{q} {exact[q]:.4f}" for q in QUANTITIES) + ".",

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv bench clean
+.PHONY: demo test lint venv bench clean docs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check slrt_ml tests bench
 	$(BIN)/python -m pytest
+
+docs: $(STAMP)  # executed HTML copies of the notebooks (small settings) in docs/notebooks/
+	@mkdir -p docs/notebooks
+	SLRT_NOTEBOOK_SMALL=1 SLRT_NOTEBOOK_OUT=$$(mktemp -d) $(BIN)/jupyter nbconvert --to html \
+		--execute --ExecutePreprocessor.timeout=900 --ExecutePreprocessor.kernel_name=python3 \
+		--output-dir docs/notebooks notebooks/*.ipynb
 
 lint: $(STAMP)
 	$(BIN)/ruff check slrt_ml tests bench

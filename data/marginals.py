@@ -46,6 +46,8 @@ def marginals(folder: Path) -> list[tuple[str, float]]:
         ("members aged 0-6 (share of persons)", (m["Umur"] <= 6).mean()),
         ("members aged 60+ (share of persons)", (m["Umur"] >= 60).mean()),
         ("SIKS-NG pkh_eligible (share of households)", s["pkh_eligible"].mean()),
+        ("PKH component today (truth eligible_now, share)", t["eligible_now"].mean()),
+        ("survey sample (in_survey households)", t["in_survey"].sum()),
     ]
 
 
@@ -57,6 +59,8 @@ def main(folder: str = "data") -> None:
         shown = f"{value:,.0f}" if value >= 100 else f"{value:.3f}"
         print(f"| {name} | {shown} |")
     err = meta["siksng_errors"]
+    for step in meta["gap_decomposition"]:
+        print(f"| SIKS-NG exclusion error, step {step['step']} | {step['exclusion_error']:.3f} |")
     print(f"| SIKS-NG exclusion error (target {err['target']}) | {err['exclusion_error']:.3f} |")
     print(
         f"| SIKS-NG inclusion error (selected {err['selected']}) | {err['inclusion_error']:.3f} |"

@@ -17,7 +17,7 @@ True
 >>> data = slrt_ml.registry_targeting_data(registry)
 >>> model = slrt_ml.make_model("logit").fit(data.features, data.poor, groups=data.groups)
 >>> score = model.poverty_score(data.features)  # higher = poorer
->>> comparison = slrt_ml.compare_scores(data, {"logit": score}, bootstrap=20)
+>>> comparison = slrt_ml.compare_scores(data, {"logit": score}, bootstrap=20, views=["population"])
 >>> selected = comparison.selections.groupby("system")["selected"].sum()
 >>> int(selected["logit"]) == int(selected["siksng"])  # equal coverage
 True

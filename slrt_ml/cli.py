@@ -1,9 +1,11 @@
-"""The ``slrt-ml`` command line (Typer). Commands parse flags, call library functions, print.
+"""The ``slrt-ml`` command line (Typer). Commands check their flags, call library functions, print.
 
-The work behind a command lives in :mod:`slrt_ml.pipeline.commands` and the stage modules.
-``--config FILE`` (default: the packaged ``default.yaml``) gives the defaults of ``train``,
-``compare``, ``explain``, ``score`` and ``demo``; a flag that is given overrides it.
-Heavy optional libraries (TensorFlow, MLflow, SHAP) are imported only where they are used.
+Every command first checks what it was given (:mod:`slrt_ml.preflight`: inputs exist, the
+output is writable, model names and the tracking URI are usable) and only then reads data
+or trains. The work lives in :mod:`slrt_ml.pipeline.commands` and the stages, imported
+inside each command so ``slrt-ml --help`` starts fast; printing is :mod:`slrt_ml.cli_output`.
+``--config FILE`` (default: the packaged ``default.yaml``) gives the defaults of the
+commands; a flag that is given overrides it.
 """
 
 from __future__ import annotations
@@ -13,81 +15,88 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
-from slrt_ml import tracking
+from slrt_ml import __version__, preflight
+from slrt_ml.cli_options import (
+    AreaLevel,
+    ConfigPath,
+    DataOption,
+    Lang,
+    MappingOption,
+    NoTrack,
+    RunDir,
+    TableFormat,
+    TableOption,
+    TopK,
+    TrackingUri,
+    Weight,
+    check_inputs,
+    check_tracking,
+    command,
+    examples,
+    mapping_help,
+    new_app,
+    one_input,
+    resolved_uri,
+    split,
+    value,
+)
 from slrt_ml.config import Config, load_config
-from slrt_ml.data.io import TableReadError
-from slrt_ml.data.registry import FileReport, validate_paths
-from slrt_ml.data.synth.generator import generate_registry, summary
-from slrt_ml.evaluation.report import console_table
-from slrt_ml.pipeline import commands
-from slrt_ml.pipeline.costa_rica import comparison_summary, costa_rica_run, summary_markdown
-from slrt_ml.pipeline.demo import DemoResult, run_demo
-from slrt_ml.pipeline.score import load_scoring_models
-from slrt_ml.pipeline.score_output import ScoringResult
-from slrt_ml.pipeline.train import train as train_run
 
-app = typer.Typer(
+app = new_app(
     name="slrt-ml",
     help="Measure and reduce miss-targeting in PKH: DTKS features, models, SIKS-NG comparison.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
+    epilog=examples(
+        "slrt-ml demo", "slrt-ml train --data registry/ --out run/", "slrt-ml train -h"
+    ),
 )
-data_app = typer.Typer(help="Synthetic registry and data validation.", no_args_is_help=True)
+data_app = new_app(help="Synthetic registry and data validation.")
 app.add_typer(data_app, name="data")
 
-TrackingUri = Annotated[
-    str | None,
-    typer.Option(
-        "--tracking-uri",
-        envvar="MLFLOW_TRACKING_URI",
-        help="MLflow tracking URI; default: a local SQLite store (./mlflow.db), no server needed.",
-    ),
-]
-NoTrack = Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")]
-RunDir = Annotated[Path, typer.Option("--run", help="Run folder written by `slrt-ml train`.")]
-ConfigPath = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="YAML config (default: the packaged configs/default.yaml); flags override it.",
-    ),
-]
-DataOption = Annotated[
-    Path | None, typer.Option("--data", help="Registry folder (households, members, ...).")
-]
-MappingOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--mapping",
-        help="Dataset mapping YAML for your own household table "
-        "(instead of --data; see configs/datasets/).",
-    ),
-]
-TableOption = Annotated[
-    Path | None,
-    typer.Option("--table", help="Household table for --mapping (default: the mapping's table)."),
-]
-TopK = Annotated[
-    int | None,
-    typer.Option("--top-k", min=1, help="Reasons per household [config: scoring.top_k]."),
-]
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"slrt-ml {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version."),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Also show TensorFlow, CUDA and MLflow log lines (hidden)."
+        ),
+    ] = False,
+) -> None:
+    """Measure and reduce miss-targeting in PKH: DTKS features, models, SIKS-NG comparison."""
+    from slrt_ml.quiet import set_verbose
+
+    set_verbose(verbose)
+
 
 #: Errors in the user's data, files or config: reported in one line, exit code 1.
 USER_ERRORS = (FileNotFoundError, ValueError)
 
+#: ``slrt-ml score`` wrote its files but scored no household (all rejected, or none given).
+NOTHING_SCORED_EXIT = 3
 
-def _console() -> Console:
+
+def _console() -> Any:
+    from rich.console import Console
+
     return Console()
 
 
 def _fail(message: str) -> typer.Exit:
-    _console().print(f"[bold red]error:[/] {message}")
+    from rich.markup import escape
+
+    _console().print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -100,48 +109,55 @@ def _user_errors() -> Iterator[None]:
         raise _fail(str(err)) from None
 
 
-def _one_input(data: Any, mapping: Any, table: Any, *, data_flag: str = "--data") -> None:
-    """Exactly one of a PBDT input (--data/--prelist) and --mapping; --table only with it."""
-    if (data is None) == (mapping is None):
-        raise typer.BadParameter(
-            f"give either {data_flag} (PBDT registry) or --mapping YAML [--table FILE] "
-            f"(your own household table), not {'both' if data else 'neither'}"
-        )
-    if table is not None and mapping is None:
-        raise typer.BadParameter("--table is the household table of --mapping; add --mapping YAML")
-
-
 # --- data: synth / validate / costa-rica ------------------------------------------------
 
 
-@data_app.command("synth")
+@command(data_app, "slrt-ml data synth --out registry/ --households 2000 --format csv",
+          name="synth")  # fmt: skip
 def data_synth(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the registry into.")],
     households: Annotated[
         int, typer.Option("--households", min=1, help="Registry households.")
     ] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same files).")] = 0,
-    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    fmt: Annotated[
+        TableFormat, typer.Option("--format", help="File format.")
+    ] = TableFormat.parquet,
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile",
+            help="Generator profile: default, or no_handicaps (SIKS-NG's own "
+            "error sources off; see data/README.md).",
+        ),
+    ] = "default",
 ) -> None:
     """Write a synthetic DTKS registry, SIKS-NG output, truth and prelist to OUT."""
-    if fmt not in ("parquet", "csv"):
-        raise typer.BadParameter(f"--format must be parquet or csv, got {fmt!r}")
+    from rich.progress import Progress
+
+    from slrt_ml.data.synth.generator import generate_registry, summary
+    from slrt_ml.data.synth.parameters import SynthParameters
+
+    with _user_errors():
+        preflight.check_output_folder(out)
+    try:
+        params = SynthParameters.named(profile)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     with Progress(transient=True) as bar:
         task = bar.add_task("synth", total=None)
         meta = generate_registry(
-            out,
-            households,
-            seed,
-            fmt,
+            out, households, seed, fmt.value, params=params,
             progress=lambda stage, done, total: bar.update(
                 task, description=stage, completed=done, total=total
             ),
-        )
+        )  # fmt: skip
     typer.echo(f"wrote {len(meta['counts'])} tables and metadata.json to {out}")
     typer.echo(summary(meta))
 
 
-@data_app.command("validate")
+@command(data_app, "slrt-ml data validate registry/",
+          "slrt-ml data validate households.csv members.csv", name="validate")  # fmt: skip
 def data_validate(
     paths: Annotated[
         list[Path],
@@ -149,13 +165,23 @@ def data_validate(
     ],
 ) -> None:
     """Check tables against the data contract: exit 0 when valid, 1 with every problem listed."""
+    from rich.console import Console
+
+    from slrt_ml.cli_output import validation_table
+    from slrt_ml.data.io import TableReadError
+    from slrt_ml.data.registry import validate_paths
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise _fail(f"no such file or folder: {', '.join(missing)}; give registry folders or "
+                    "table files (households*.csv, members*.parquet, ...)")  # fmt: skip
     console = Console(width=200)
     try:
         reports = validate_paths(paths)
     except TableReadError as err:
         console.print(f"error: {err}", markup=False, highlight=False)
         raise typer.Exit(code=1) from None
-    console.print(_validation_table(reports))
+    console.print(validation_table(reports))
     for report in reports:
         for problem in report.problems:
             console.print(f"{report.path}: {problem}", markup=False, highlight=False)
@@ -163,15 +189,8 @@ def data_validate(
         raise typer.Exit(code=1)
 
 
-def _validation_table(reports: list[FileReport]) -> Table:
-    table = Table("file", "table", "rows", "status", title="Data contract")
-    for r in reports:
-        status = "[green]valid[/]" if r.valid else f"[red]{len(r.problems)} problem(s)[/]"
-        table.add_row(str(r.path), r.kind, f"{r.rows:,}", status)
-    return table
-
-
-@data_app.command("costa-rica")
+@command(data_app, "slrt-ml data costa-rica --out costa_rica/ --bootstrap 200",
+          name="costa-rica")  # fmt: skip
 def data_costa_rica(
     out: Annotated[Path, typer.Option("--out", help="Run folder to write.")],
     train_csv: Annotated[
@@ -179,28 +198,32 @@ def data_costa_rica(
         typer.Option("--train-csv", help="The competition's train.csv; default: fetch via pip."),
     ] = None,
     models: Annotated[
-        str, typer.Option("--models", help="Comma-separated.")
+        str, typer.Option("--models", help="Comma-separated: pmt_ols,logit,gbm,rf,ebm,mlp.")
     ] = "pmt_ols,logit,gbm,ebm",
-    bootstrap: Annotated[int, typer.Option("--bootstrap", min=0)] = 1000,
-    folds: Annotated[int, typer.Option("--folds", min=2)] = 5,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Replicates.")] = 1000,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Grouped CV folds.")] = 5,
 ) -> None:
     """Costa Rica real-data run: every model against a fitted PMT scorecard at equal coverage."""
-    comparison = costa_rica_run(
-        out,
-        train_csv=train_csv,
-        models=commands.split_names(models),
-        bootstrap=bootstrap,
-        folds=folds,
+    with _user_errors():
+        preflight.check_output_folder(out)
+        preflight.check_input_file(train_csv, "--train-csv")
+        load_config().with_models(split(models))  # unknown names fail here, listing the known
+    from slrt_ml.pipeline import costa_rica
+
+    comparison = costa_rica.costa_rica_run(
+        out, train_csv=train_csv, models=split(models), bootstrap=bootstrap, folds=folds,
         progress=True,
-    )
-    typer.echo(summary_markdown(comparison_summary(comparison.table)))
+    )  # fmt: skip
+    typer.echo(costa_rica.summary_markdown(costa_rica.comparison_summary(comparison.table)))
     typer.echo(f"wrote comparison.csv, selections.parquet, slices.csv and models to {out}")
 
 
 # --- train / compare -------------------------------------------------------------------------
 
 
-@app.command()
+@command(app, "slrt-ml train --data registry/ --out run/",
+          "slrt-ml train --data registry/ --out run/ --models logit,gbm --no-track",
+          "slrt-ml train --mapping configs/datasets/costa_rica.yaml --table train.csv --out run/")  # fmt: skip
 def train(
     out: Annotated[Path, typer.Option("--out", help="Run folder to write.")],
     data: DataOption = None,
@@ -210,37 +233,32 @@ def train(
     models: Annotated[
         str | None,
         typer.Option(
-            "--models", help="Comma-separated: pmt_ols,logit,gbm,rf,ebm,mlp [config: models]."
+            "--models", help="Comma-separated: pmt_ols,logit,gbm,rf,ebm,mlp (config: models)."
         ),
     ] = None,
     tracking_uri: TrackingUri = None,
     no_track: NoTrack = False,
 ) -> None:
     """Validate the registry (or mapped table), build features, fit every model with grouped CV."""
-    _one_input(data, mapping, table)
+    one_input(data, mapping, table)
     with _user_errors():
-        cfg = load_config(config).with_models(commands.split_names(models))
+        cfg = load_config(config).with_models(split(models))
+        preflight.check_output_folder(out)
+        check_inputs(data, mapping, table)
+        check_tracking(cfg, tracking_uri, no_track)
+    from slrt_ml.cli_output import print_frame
+    from slrt_ml.pipeline import commands
+    from slrt_ml.pipeline.train import train as train_run
+
+    with _user_errors():
         result = train_run(commands.targeting_data(data, mapping, table, cfg), out, cfg)
     synthetic = " (synthetic data)" if result.manifest.get("synthetic") else ""
-    _print_frame(result.summary, title=f"Out-of-fold ranking quality{synthetic}")
-    _track(
-        "log_training",
-        result.run_dir,
-        cfg,
-        tracking_uri,
-        no_track,
-        experiment=cfg.tracking.experiment,
-    )
+    print_frame(result.summary, title=f"Out-of-fold ranking quality{synthetic}")
+    for note in result.notes:
+        typer.echo(note)
+    _track("log_training", result.run_dir, cfg, tracking_uri, no_track,
+           experiment=cfg.tracking.experiment)  # fmt: skip
     _console().print(f"run folder: [bold]{result.run_dir}[/]")
-
-
-def _print_frame(frame: pd.DataFrame, *, title: str) -> None:
-    table = Table(title=title)
-    for col in frame.columns:
-        table.add_column(str(col), justify="left" if col == "system" else "right")
-    for row in frame.itertuples(index=False):
-        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
-    _console().print(table)
 
 
 def _track(
@@ -249,11 +267,14 @@ def _track(
     """Log to MLflow through `tracking` unless --no-track or ``tracking.enabled: false``."""
     if no_track or not cfg.tracking.enabled:
         return
+    from slrt_ml import tracking
+
     run_id = getattr(tracking, what)(target, tracking_uri=tracking_uri, **kw)
     _console().print(f"MLflow run {run_id} in {tracking.resolve_tracking_uri(tracking_uri)}")
 
 
-@app.command()
+@command(app, "slrt-ml compare --run run/ --data registry/",
+          "slrt-ml compare --run run/ --data registry/ --by KDDESA --bootstrap 200")  # fmt: skip
 def compare(
     run: RunDir,
     data: DataOption = None,
@@ -263,48 +284,47 @@ def compare(
         str | None,
         typer.Option(
             "--quota",
-            help="'siksng' (same count as SIKS-NG), a count, or a share [config: compare.quota].",
+            help="'siksng' (as much as SIKS-NG), a count, a share, or UNIT:AMOUNT with UNIT "
+            "households|persons|budget, e.g. persons:0.2, budget:5e9, budget:siksng "
+            "(config: compare.quota).",
         ),
     ] = None,
     by: Annotated[
-        str | None,
-        typer.Option(
-            "--by", help="Per-area quotas: KDKEC or KDDESA [config: compare.by; default: overall]."
-        ),
+        AreaLevel | None,
+        typer.Option("--by", help="Per-area quotas (config: compare.by; default: one overall)."),
     ] = None,
     bootstrap: Annotated[
         int | None,
-        typer.Option("--bootstrap", min=0, help="Replicates [config: compare.bootstrap]."),
+        typer.Option("--bootstrap", min=0, help="Replicates (config: compare.bootstrap)."),
     ] = None,
     weight: Annotated[
-        str | None, typer.Option("--weight", help="household or person [config: compare.weight].")
+        Weight | None,
+        typer.Option(
+            "--weight", help="Count households or persons (config: compare.weight)."
+        ),  # fmt: skip
     ] = None,
     config: ConfigPath = None,
     tracking_uri: TrackingUri = None,
     no_track: NoTrack = False,
 ) -> None:
     """Every model and SIKS-NG at equal coverage, with 95% intervals; writes the report."""
-    _one_input(data, mapping, table)
+    one_input(data, mapping, table)
     with _user_errors():
         cfg = load_config(config)
+        preflight.check_run_folder(run)
+        check_inputs(data, mapping, table)
+        check_tracking(cfg, tracking_uri, no_track)
+    from slrt_ml.evaluation.report import console_table
+    from slrt_ml.pipeline import commands
+
+    with _user_errors():
         paths, comparison = commands.compare_run(
-            run,
-            commands.targeting_data(data, mapping, table, cfg),
-            cfg,
-            quota=quota,
-            by=by,
-            bootstrap=bootstrap,
-            weight=weight,
-        )
+            run, commands.targeting_data(data, mapping, table, cfg), cfg, quota=quota,
+            by=value(by), bootstrap=bootstrap, weight=value(weight),
+        )  # fmt: skip
     _console().print(console_table(comparison))
-    _track(
-        "log_comparison",
-        Path(run),
-        cfg,
-        tracking_uri,
-        no_track,
-        register_as=cfg.tracking.registered_model_name,
-    )
+    _track("log_comparison", Path(run), cfg, tracking_uri, no_track,
+           register_as=cfg.tracking.registered_model_name)  # fmt: skip
     for label, path in paths.items():
         _console().print(f"{label}: [bold]{path}[/]")
 
@@ -312,7 +332,8 @@ def compare(
 # --- explain / score -----------------------------------------------------------------------
 
 
-@app.command()
+@command(app, "slrt-ml explain --run run/ --data registry/ --households 0001,0002",
+          "slrt-ml explain --run run/ --data registry/ --model gbm --plot 0001")  # fmt: skip
 def explain(
     run: RunDir,
     data: DataOption = None,
@@ -334,9 +355,17 @@ def explain(
     config: ConfigPath = None,
 ) -> None:
     """SHAP explanations per household: tidy table, top-k reasons, optional waterfall PNG."""
-    _one_input(data, mapping, table)
+    one_input(data, mapping, table)
     with _user_errors():
         cfg = load_config(config)
+        preflight.check_run_folder(run)
+        preflight.check_run_models(run, [model] if model else None, flag="--model")
+        if out is not None:
+            preflight.check_output_file(out)
+        check_inputs(data, mapping, table)
+    from slrt_ml.pipeline import commands
+
+    with _user_errors():
         top_k = top_k or cfg.scoring.top_k
         features = commands.explained_features(data, mapping, table, households)
         name, result = commands.explain_run(run, features, model=model, top_k=top_k)
@@ -349,14 +378,18 @@ def explain(
         _console().print(f"waterfall: [bold]{paths['waterfall']}[/]")
 
 
-@app.command()
+@command(app, "slrt-ml score --model run/ --prelist registry/ --out scored.csv --explain",
+          "slrt-ml score --model models:/slrt-ml-pkh@champion --prelist prelist/ --out s.xlsx",
+          "slrt-ml score --model run/ --mapping my.yaml --table survey.csv --out s.parquet")  # fmt: skip
 def score(
     model: Annotated[str, typer.Option("--model", help="Run folder or models:/NAME@ALIAS.")],
     out: Annotated[Path, typer.Option("--out", help="Output file (.parquet/.csv/.xlsx).")],
     prelist: Annotated[
         Path | None, typer.Option("--prelist", help="Folder with prelist_*.* files.")
     ] = None,
-    mapping: MappingOption = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help=mapping_help("--prelist"))
+    ] = None,
     table: TableOption = None,
     explain: Annotated[bool, typer.Option("--explain", help="Add top-k SHAP reasons.")] = False,
     top_k: TopK = None,
@@ -366,8 +399,8 @@ def score(
     quota_share: Annotated[
         float | None,
         typer.Option(
-            "--quota-share", min=0.0, max=1.0, help="Share per desa [config: scoring.quota_share]."
-        ),
+            "--quota-share", min=0.0, max=1.0, help="Share per desa (config: scoring.quota_share)."
+        ),  # fmt: skip
     ] = None,
     model_name: Annotated[
         str | None, typer.Option("--model-name", help="Model(s) in the run, comma-separated.")
@@ -375,74 +408,79 @@ def score(
     chunk_size: Annotated[
         int | None,
         typer.Option(
-            "--chunk-size", min=1, help="Households per chunk [config: scoring.chunk_size]."
-        ),
+            "--chunk-size", min=1, help="Households per chunk (config: scoring.chunk_size)."
+        ),  # fmt: skip
     ] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Ignore finished chunks.")] = False,
+    lang: Annotated[
+        Lang, typer.Option("--lang", help="Language of reasons and Excel headers.")
+    ] = Lang.id,
+    priority_models: Annotated[
+        str | None,
+        typer.Option("--priority-models", help="Extra models that vote for the priority."),
+    ] = None,
+    trust_pickle: Annotated[
+        bool,
+        typer.Option("--trust-pickle", help="Load old pickled models (runs their code)."),
+    ] = False,
     config: ConfigPath = None,
     tracking_uri: TrackingUri = None,
     no_track: NoTrack = False,
 ) -> None:
     """Score a prelist in chunks (or a mapped table): selection, priority, reasons, drift."""
-    _one_input(prelist, mapping, table, data_flag="--prelist")
+    one_input(prelist, mapping, table, data_flag="--prelist")
     with _user_errors():
         cfg = load_config(config)
+        preflight.check_output_file(out)
+        check_inputs(prelist, mapping, table, data_flag="--prelist")
+        preflight.check_input_file(quota_file, "--quota-file")
+        if model.startswith("models:/"):
+            preflight.check_tracking_uri(resolved_uri(tracking_uri))
+        else:
+            preflight.check_run_folder(Path(model), "--model")
+            preflight.check_run_models(Path(model), split(model_name))
+            preflight.check_run_models(
+                Path(model), split(priority_models), flag="--priority-models"
+            )
+        check_tracking(cfg, tracking_uri, no_track)
+    from slrt_ml.cli_output import report_scoring
+    from slrt_ml.pipeline import commands
+    from slrt_ml.pipeline.score import load_scoring_models
+
+    with _user_errors():
         models, profile, uri = load_scoring_models(
-            model, model_names=commands.split_names(model_name), tracking_uri=tracking_uri
-        )
+            model, model_names=split(model_name), tracking_uri=tracking_uri,
+            trust_pickle=trust_pickle,
+        )  # fmt: skip
         result = commands.score_input(
-            models,
-            profile,
-            out,
-            prelist=prelist,
-            mapping=mapping,
-            table=table,
-            config=cfg,
-            quota=commands.scoring_quota(quota_file, quota_share),
-            explain=explain,
-            restart=restart,
-            top_k=top_k,
+            models, profile, out, prelist=prelist, mapping=mapping, table=table, config=cfg,
+            quota=commands.scoring_quota(quota_file, quota_share), explain=explain,
+            restart=restart, lang=lang.value, priority_models=priority_models, top_k=top_k,
             chunk_size=chunk_size,
+        )  # fmt: skip
+    report_scoring(result, list(models))
+    _track("log_scoring", result.summary(), cfg, tracking_uri, no_track, output_path=out,
+           model_uri=uri, experiment=cfg.tracking.experiment)  # fmt: skip
+    if result.n_scored == 0:  # exit code 3: the files are written, but nothing was scored
+        _console().print(
+            f"[bold red]error:[/] no household could be scored ({result.n_input} input rows, "
+            f"{result.n_rejected} rejected); the reasons are in {result.rejects}"
         )
-    _report_scoring(result, list(models))
-    _track(
-        "log_scoring",
-        result.summary(),
-        cfg,
-        tracking_uri,
-        no_track,
-        output_path=out,
-        model_uri=uri,
-        experiment=cfg.tracking.experiment,
-    )
-
-
-def _report_scoring(result: ScoringResult, models: list[str]) -> None:
-    console = _console()
-    console.print(
-        f"model(s): {', '.join(models)}; {result.households_per_second:,.0f} households/s"
-    )
-    console.print(
-        f"input {result.n_input} = scored {result.n_scored} + rejected {result.n_rejected}"
-    )
-    for note in result.drift_warnings[:10]:
-        console.print(f"[bold yellow]drift warning:[/] {note}")
-    if len(result.drift_warnings) > 10:
-        console.print(f"... {len(result.drift_warnings) - 10} more in {result.drift}")
-    console.print(f"output: [bold]{result.output}[/]\nrejects: {result.rejects}")
-    if result.drift:
-        console.print(f"drift: {result.drift}")
+        raise typer.Exit(code=NOTHING_SCORED_EXIT)
 
 
 # --- demo ------------------------------------------------------------------------------------
 
 
-@app.command()
+@command(app, "slrt-ml demo", "slrt-ml demo --out /tmp/demo --households 5000 --no-track",
+          "slrt-ml --verbose demo   (also show TensorFlow/MLflow log lines)")  # fmt: skip
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for everything it writes.")] = Path(
         "demo_output"
     ),
-    households: Annotated[int, typer.Option("--households", min=500)] = 20_000,
+    households: Annotated[
+        int, typer.Option("--households", min=500, help="Synthetic registry size.")
+    ] = 20_000,
     config: ConfigPath = None,
     tracking_uri: TrackingUri = None,
     no_track: NoTrack = False,
@@ -450,40 +488,12 @@ def demo(
     """The main job end to end on the embedded synthetic registry (about 20,000 households)."""
     with _user_errors():
         cfg = load_config(config)
+        preflight.check_output_folder(out)
+        check_tracking(cfg, tracking_uri, no_track)
+    from slrt_ml.cli_output import print_demo
+    from slrt_ml.pipeline.demo import run_demo
+
     result = run_demo(
         out, households=households, config=cfg, tracking_uri=tracking_uri, track=not no_track
     )
-    _print_demo(result)
-
-
-def _print_demo(result: DemoResult) -> None:
-    console = _console()
-    headline = result.summary.set_axis(
-        ["system", "exclusion error", "95% CI", "inclusion error", "95% CI "], axis=1
-    )
-    _print_frame(
-        headline,
-        title=f"SYNTHETIC registry: every system selects {result.quota:,} "
-        f"households (SIKS-NG's quota); 95% cluster-bootstrap intervals",
-    )
-    registered = f", registered as {result.registered_as}@champion" if result.registered_as else ""
-    console.print(f"champion (lowest exclusion error): [bold]{result.champion}[/]{registered}")
-    s = result.scoring
-    console.print(
-        f"prelist: input {s['n_input']} = scored {s['n_scored']} + rejected "
-        f"{s['n_rejected']} ({s['households_per_second']:,.0f} households/s)"
-    )
-    console.print(f"registry:    {result.data_dir}\nrun folder:  {result.run_dir}")
-    console.print(f"report:      [bold]{result.report}[/]\nscored:      [bold]{result.scored}[/]")
-    console.print(f"explained:   {result.explanations}")
-    if result.tracking_uri:
-        console.print(
-            f"MLflow:      {result.tracking_uri} -> open with `.venv/bin/mlflow ui "
-            f"--backend-store-uri {result.tracking_uri}`"
-        )
-    console.print("timings (s): " + ", ".join(f"{k} {v}" for k, v in result.timings.items()))
-    console.print("[dim]Synthetic data: shows the pipeline works; not evidence about SIKS-NG.[/]")
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+    print_demo(result)

@@ -3,7 +3,8 @@
 The file is read with ``yaml.safe_load`` only. Every section has defaults, so an empty file
 is a valid config. Each key is read by one consumer:
 
-- ``seed``, ``models``, ``model_params``, ``cv.*``, ``features.elderly_age``: ``slrt-ml train``
+- ``seed``, ``models``, ``model_params``, ``cv.*``, ``features.elderly_age``, ``train.sample``:
+  ``slrt-ml train``
   (and ``demo``);
 - ``compare.*``: the defaults of ``slrt-ml compare`` (``--quota``, ``--by``, ``--bootstrap``,
   ``--weight`` override them);
@@ -42,6 +43,7 @@ __all__ = [
     "Config",
     "CVConfig",
     "FeatureConfig",
+    "TrainConfig",
     "CompareConfig",
     "TrackingConfig",
     "ScoringConfig",
@@ -77,6 +79,14 @@ class FeatureConfig:
 
 
 @dataclass(frozen=True)
+class TrainConfig:
+    # "labelled": fit on the households with a label (truth's in_survey; all when absent),
+    # weighted by their survey weight; "all": every household, unweighted (only sound
+    # when the truth is known for every household, as in a synthetic registry)
+    sample: str = "labelled"
+
+
+@dataclass(frozen=True)
 class CompareConfig:
     quota: str | int | float = "siksng"  # "siksng", a count (5000) or a share (0.2)
     by: str | None = None  # None (overall), "KDKEC" or "KDDESA"
@@ -104,6 +114,7 @@ class Config:
     models: tuple[str, ...] = DEFAULT_MODELS
     cv: CVConfig = field(default_factory=CVConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
     model_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     compare: CompareConfig = field(default_factory=CompareConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
@@ -124,6 +135,7 @@ class Config:
 _SECTIONS = {
     "cv": CVConfig,
     "features": FeatureConfig,
+    "train": TrainConfig,
     "compare": CompareConfig,
     "tracking": TrackingConfig,
     "scoring": ScoringConfig,
@@ -256,6 +268,7 @@ _CHECKS: dict[str, Check] = {
     "cv.folds": _integer(2),
     "cv.shuffle": _boolean,
     "features.elderly_age": _integer(0),
+    "train.sample": _choice("labelled", "all"),
     "compare.quota": _quota,
     "compare.by": _choice(None, "KDKEC", "KDDESA"),
     "compare.bootstrap": _integer(0),
@@ -351,7 +364,9 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{path}: {err}") from None
 
 
-Section = TypeVar("Section", CVConfig, FeatureConfig, CompareConfig, TrackingConfig, ScoringConfig)
+Section = TypeVar(
+    "Section", CVConfig, FeatureConfig, TrainConfig, CompareConfig, TrackingConfig, ScoringConfig
+)
 
 
 def overridden(section: Section, **flags: Any) -> Section:

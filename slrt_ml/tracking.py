@@ -1,4 +1,4 @@
-"""Experiment tracking and the model registry (MLflow). The only module that imports mlflow.
+"""Experiment tracking and the model registry (MLflow); only this and tracking_store import it.
 
 Every ``train``, ``compare`` and ``score`` run becomes an MLflow run, read from the run
 folder (docs/CONTRACTS.md, "Run folder"): :func:`log_training` logs a parent run (config
@@ -15,6 +15,9 @@ else a local SQLite store ``./mlflow.db`` with artifacts in ``./mlartifacts`` --
 explicitly, as MLflow 3 would otherwise fall back to its ``./mlruns`` file store. Browse::
 
     mlflow ui --backend-store-uri sqlite:///mlflow.db --default-artifact-root ./mlartifacts
+
+A new local SQLite store is created under a file lock (:mod:`slrt_ml.tracking_store`),
+so two runs starting at once on a fresh ``mlflow.db`` both succeed.
 
 NIK and names never reach MLflow: every param, tag, frame and artifact passes
 :func:`slrt_ml.data.privacy.check_no_personal_data` first.
@@ -42,6 +45,12 @@ from slrt_ml.evaluation.champion import select_champion
 from slrt_ml.models import PovertyModel, load_model
 from slrt_ml.pipeline import record_scoring, run_summary
 from slrt_ml.pipeline.run_folder import RunFolder, read_manifest, write_json
+from slrt_ml.quiet import quiet_mlflow
+from slrt_ml.tracking_store import experiment_id as _experiment_id
+from slrt_ml.tracking_store import prepare_store
+
+# MLflow's INFO lines ("Validating input example ...") off unless verbose; before any import.
+quiet_mlflow()
 
 __all__ = [
     "CHAMPION_ALIAS",
@@ -83,13 +92,6 @@ def resolve_tracking_uri(uri: str | None = None) -> str:
     return f"sqlite:///{Path.cwd().resolve() / 'mlflow.db'}"
 
 
-def _local_artifact_root(tracking_uri: str) -> str | None:
-    if not tracking_uri.startswith("sqlite:///"):
-        return None
-    database = Path(tracking_uri.removeprefix("sqlite:///"))
-    return (database.parent / "mlartifacts").as_uri()
-
-
 @contextlib.contextmanager
 def _tracking(uri: str | None) -> Iterator[str]:
     """Point the fluent MLflow API at ``uri`` for the block, then restore the previous state.
@@ -106,6 +108,7 @@ def _tracking(uri: str | None) -> Iterator[str]:
     previous_env = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(resolved)
     try:
+        prepare_store(resolved)  # a new SQLite store: schema created once, under a lock
         yield resolved
     finally:
         if previous is not None:  # else keep ours: an empty URI would mean the ./mlruns store
@@ -114,18 +117,6 @@ def _tracking(uri: str | None) -> Iterator[str]:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
             os.environ["MLFLOW_TRACKING_URI"] = previous_env
-
-
-def _experiment_id(name: str, tracking_uri: str) -> str:
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri)
-    found = client.get_experiment_by_name(name)
-    if found is not None:
-        return found.experiment_id
-    root = _local_artifact_root(tracking_uri)
-    location = f"{root}/{name}" if root else None
-    return client.create_experiment(name, artifact_location=location)
 
 
 # --- params, tags, metrics, artifacts ----------------------------------------------------------------
@@ -478,11 +469,14 @@ def log_scoring(
     return run.info.run_id
 
 
-def load_registered_model(uri: str, *, tracking_uri: str | None = None) -> PovertyModel:
+def load_registered_model(
+    uri: str, *, tracking_uri: str | None = None, trust_pickle: bool = False
+) -> PovertyModel:
     """The in-memory slrt_ml model behind a registry URI such as ``models:/slrt-ml-pkh@champion``.
 
-    Downloads the logged model and loads its saved model folder with
-    :func:`slrt_ml.models.load_model`, so the caller can score *and* explain it.
+    Downloads the logged model and loads its saved model folder with the safe
+    :func:`slrt_ml.models.load_model` (no code from the registry runs; a pickled folder
+    only with ``trust_pickle=True``), so the caller can score *and* explain it.
     """
     import mlflow
     import yaml
@@ -493,4 +487,4 @@ def load_registered_model(uri: str, *, tracking_uri: str | None = None) -> Pover
     artifacts = mlmodel.get("flavors", {}).get("python_function", {}).get("artifacts", {})
     if "model" not in artifacts:
         raise ValueError(f"{uri}: not an slrt_ml model (no 'model' artifact in its MLmodel file)")
-    return load_model(local / artifacts["model"]["path"])
+    return load_model(local / artifacts["model"]["path"], trust_pickle=trust_pickle)

@@ -84,9 +84,7 @@ def test_stages_import_only_earlier_stages():
         f"{name} -> {target}"
         for name, targets in GRAPH.items()
         for target in targets
-        if _stage(name) is not None
-        and _stage(target) is not None
-        and _stage(target) > _stage(name)
+        if _stage(name) is not None and _stage(target) is not None and _stage(target) > _stage(name)
     ]
     later = [
         f"{name} -> {target}"

@@ -15,9 +15,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import slrt_ml.cli as cli
 import slrt_ml.pipeline.commands as commands
+import slrt_ml.pipeline.costa_rica as costa_rica
+import slrt_ml.pipeline.demo as demo_module
+import slrt_ml.pipeline.score as score_module
 import slrt_ml.pipeline.train as train_module
+import slrt_ml.tracking as tracking
 from slrt_ml.cli import app
 
 runner = CliRunner()
@@ -30,6 +33,13 @@ compare: {bootstrap: 20, quota: 0.3}
 tracking: {enabled: false}
 scoring: {chunk_size: 250, top_k: 2, quota_share: 0.25}
 """
+
+
+@pytest.fixture(autouse=True)
+def _tmp_path_is_a_run(tmp_path):
+    """Commands check ``--run``/``--model`` before any work: make ``tmp_path`` a run folder."""
+    (tmp_path / "manifest.json").write_text(json.dumps({"models": ["logit"]}))
+    (tmp_path / "models" / "logit").mkdir(parents=True)
 
 
 def _flat(text: str) -> str:
@@ -95,9 +105,9 @@ def test_costa_rica_passes_the_flags_to_the_run(monkeypatch, tmp_path):
         seen.update(kwargs, out=out)
         return SimpleNamespace(table=table)
 
-    monkeypatch.setattr(cli, "costa_rica_run", fake_run)
-    monkeypatch.setattr(cli, "comparison_summary", lambda t: t)
-    monkeypatch.setattr(cli, "summary_markdown", lambda t: "| summary |")
+    monkeypatch.setattr(costa_rica, "costa_rica_run", fake_run)
+    monkeypatch.setattr(costa_rica, "comparison_summary", lambda t: t)
+    monkeypatch.setattr(costa_rica, "summary_markdown", lambda t: "| summary |")
     text = _ok(["data", "costa-rica", "--out", tmp_path, "--models", "logit, gbm",
                 "--bootstrap", 10, "--folds", 3])  # fmt: skip
     assert seen["models"] == ["logit", "gbm"] and (seen["bootstrap"], seen["folds"]) == (10, 3)
@@ -207,7 +217,9 @@ def test_compare_flags_override_the_config(compare_calls, tmp_path):
 @pytest.fixture
 def score_calls(monkeypatch) -> dict:
     seen: dict = {}
-    monkeypatch.setattr(cli, "load_scoring_models", lambda *a, **k: ({"logit": None}, None, "u"))
+    monkeypatch.setattr(
+        score_module, "load_scoring_models", lambda *a, **k: ({"logit": None}, None, "u")
+    )
     monkeypatch.setattr(commands, "score_prelist", _recorder(seen))
     return seen
 
@@ -244,10 +256,12 @@ def _fake_scoring(out: Path) -> SimpleNamespace:
 def test_score_logs_to_mlflow_only_when_tracking_is_enabled(monkeypatch, tmp_path, enabled,
                                                             no_track, logged):  # fmt: skip
     logs: list[dict] = []
-    monkeypatch.setattr(cli, "load_scoring_models", lambda *a, **k: ({"logit": None}, None, "u"))
+    monkeypatch.setattr(
+        score_module, "load_scoring_models", lambda *a, **k: ({"logit": None}, None, "u")
+    )
     monkeypatch.setattr(commands, "score_prelist", lambda *a, **k: _fake_scoring(tmp_path))
-    monkeypatch.setattr(cli.tracking, "log_scoring", lambda *a, **k: logs.append(k) or "r1")
-    monkeypatch.setattr(cli.tracking, "resolve_tracking_uri", lambda uri: "sqlite:///x.db")
+    monkeypatch.setattr(tracking, "log_scoring", lambda *a, **k: logs.append(k) or "r1")
+    monkeypatch.setattr(tracking, "resolve_tracking_uri", lambda uri: "sqlite:///x.db")
     config = tmp_path / "c.yaml"
     config.write_text(f"tracking: {{enabled: {str(enabled).lower()}, experiment: mine}}\n")
     args = ["score", "--model", tmp_path, "--prelist", tmp_path, "--out", tmp_path / "o.csv",
@@ -282,7 +296,7 @@ def test_demo_passes_the_config_and_no_track(monkeypatch, tmp_path):
             scoring={"n_input": 3, "n_scored": 2, "n_rejected": 1, "households_per_second": 5.0},
         )  # fmt: skip
 
-    monkeypatch.setattr(cli, "run_demo", fake_demo)
+    monkeypatch.setattr(demo_module, "run_demo", fake_demo)
     config = tmp_path / "c.yaml"
     config.write_text("models: [logit]\n")
     text = _ok(["demo", "--out", tmp_path, "--households", 600, "--config", config, "--no-track"])
@@ -307,3 +321,104 @@ def test_a_bad_config_value_exits_1_naming_the_key(command, tmp_path):
     text = _flat(result.output)
     assert "bad.yaml: config key 'cv.folds' must be an integer >= 2, got 'five' (str)" in text
     assert "Traceback" not in result.output
+
+
+# --- help, version, choices, checks before work -------------------------------------------
+
+COMMANDS = [["train"], ["compare"], ["explain"], ["score"], ["demo"], ["data", "synth"],
+            ["data", "validate"], ["data", "costa-rica"]]  # fmt: skip
+
+
+def test_version_prints_the_package_version():
+    from slrt_ml import __version__
+
+    assert _ok(["--version"]) == f"slrt-ml {__version__}"
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_help_screen_has_examples_and_no_bool_type(command):
+    text = _ok([*command, "-h"])
+    assert "Examples" in text and f"$ slrt-ml {' '.join(command)}" in text
+    assert "<bool>" not in text
+
+
+def test_choices_are_refused_listing_the_valid_ones(tmp_path):
+    result = runner.invoke(app, ["compare", "--run", str(tmp_path), "--data", str(tmp_path),
+                                 "--weight", "people"])  # fmt: skip
+    assert result.exit_code == 2
+    assert "'household', 'person'" in _flat(result.output)
+    fmt = runner.invoke(app, ["data", "synth", "--out", str(tmp_path), "--format", "xls"])
+    assert fmt.exit_code == 2 and "'parquet', 'csv'" in _flat(fmt.output)
+
+
+def test_an_unwritable_out_fails_at_once_in_one_line(tmp_path):
+    result = runner.invoke(app, ["train", "--out", "/proc/x", "--data", str(tmp_path)])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == ["error: --out /proc/x: cannot write into /proc (No such file or directory); "
+                     "choose a folder you can write to"]  # fmt: skip
+
+
+def test_an_out_that_is_a_file_is_refused_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setattr(commands, "load_targeting_data", _recorder({}))
+    (tmp_path / "run.txt").write_text("")
+    result = runner.invoke(app, ["train", "--out", str(tmp_path / "run.txt"),
+                                 "--data", str(tmp_path), "--no-track"])  # fmt: skip
+    assert result.exit_code == 1 and "is a file; --out takes a folder" in _flat(result.output)
+    assert "recorded" not in result.output  # no data was read
+
+
+def test_a_missing_data_folder_is_named(tmp_path):
+    result = runner.invoke(app, ["train", "--out", str(tmp_path / "r"), "--data",
+                                 str(tmp_path / "nope"), "--no-track"])  # fmt: skip
+    assert result.exit_code == 1
+    assert f"--data {tmp_path / 'nope'}: no such folder" in _flat(result.output)
+
+
+def test_validate_on_a_missing_path_says_the_path_is_missing(tmp_path):
+    result = runner.invoke(app, ["data", "validate", str(tmp_path / "households.csv")])
+    assert result.exit_code == 1
+    text = _flat(result.output)
+    assert "no such file or folder" in text and "rule" not in text
+
+
+def test_score_with_an_unknown_model_name_lists_the_run_models(tmp_path):
+    result = runner.invoke(app, ["score", "--model", str(tmp_path), "--prelist", str(tmp_path),
+                                 "--out", str(tmp_path / "o.csv"), "--model-name", "xgb"])  # fmt: skip
+    assert result.exit_code == 1
+    assert f"--model-name: 'xgb' not in run {tmp_path}; its models: logit" in _flat(result.output)
+
+
+def test_an_unknown_model_in_models_fails_before_training(tmp_path):
+    result = runner.invoke(app, ["train", "--out", str(tmp_path / "r"), "--data", str(tmp_path),
+                                 "--models", "logit,gbmm", "--no-track"])  # fmt: skip
+    assert result.exit_code == 1 and "'gbmm'" in _flat(result.output)
+    assert "pmt_ols, logit, gbm" in _flat(result.output)
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_unreachable_tracking_server_fails_before_work(tmp_path):
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "d"), "--tracking-uri",
+                                 "http://127.0.0.1:9"])  # fmt: skip
+    assert result.exit_code == 1
+    assert "no MLflow server answers" in _flat(result.output) and "--no-track" in result.output
+    assert not (tmp_path / "d").exists()
+
+
+def test_mlflow_hint_is_absolute():
+    from slrt_ml.cli_output import mlflow_ui_hint
+
+    program = mlflow_ui_hint("sqlite:////tmp/m.db").split()[0]
+    assert program == "mlflow" or Path(program).is_absolute()
+
+
+def test_verbose_flag_turns_framework_logging_on(monkeypatch):
+    import os
+
+    monkeypatch.delenv("SLRT_VERBOSE", raising=False)
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    monkeypatch.setenv("MLFLOW_LOGGING_LEVEL", "WARNING")
+    _ok(["--verbose", "data", "synth", "-h"])
+    assert os.environ["SLRT_VERBOSE"] == "1" and os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+    assert os.environ["MLFLOW_LOGGING_LEVEL"] == "INFO"
+    _ok(["data", "synth", "-h"])  # without --verbose: quiet again for this process

@@ -62,7 +62,9 @@ def test_keras_deeplift_is_additive(training, monkeypatch):
     model = make_model("mlp", SMALL["mlp"]).fit(X, poor)
     _assert_additive(model, X)
     whole = feature_contributions(model, X)
-    monkeypatch.setattr(slrt_ml.explain.deeplift, "_DEEPLIFT_ROWS", 7)  # slices give the same values
+    monkeypatch.setattr(
+        slrt_ml.explain.deeplift, "_DEEPLIFT_ROWS", 7
+    )  # slices give the same values
     np.testing.assert_allclose(feature_contributions(model, X), whole, atol=1e-9)
     np.testing.assert_allclose(model_margin(model, X), model.decision_function(X), atol=1e-5)
     np.testing.assert_allclose(reason_columns(model, X)["score"], model.decision_function(X),
@@ -83,7 +85,9 @@ def test_xgboost_contributions_match_shap_tree_explainer(fitted, training):
     explainer = shap.TreeExplainer(model.booster_)
     theirs = explainer.shap_values(encoded)
     np.testing.assert_allclose(ours.drop(columns=BASE).to_numpy(), theirs, atol=1e-4)
-    assert ours[BASE].iloc[0] == pytest.approx(float(np.ravel(explainer.expected_value)[0]), abs=1e-4)
+    assert ours[BASE].iloc[0] == pytest.approx(
+        float(np.ravel(explainer.expected_value)[0]), abs=1e-4
+    )
 
 
 def test_forest_rescaling_keeps_the_sign_of_tree_shap(fitted, training):

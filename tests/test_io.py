@@ -295,3 +295,66 @@ def test_synthetic_registry_folder_loads_and_validates(tmp_path, fmt):
     result = CliRunner().invoke(app, ["data", "validate", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "prelist_members" in result.output
+
+
+# --- safe cells, booleans in every format, unreadable files (issue 12) ------------------------
+
+
+def test_formula_cells_are_neutralised_in_csv_and_xlsx_but_numbers_are_kept(tmp_path):
+    from slrt_ml.data.io import FORMULA_PREFIXES
+
+    cells = [p + "HYPERLINK(1)" for p in FORMULA_PREFIXES] + ["ok", None]
+    frame = pd.DataFrame({"IDBDT": pd.array(cells, dtype="string"), "x": range(len(cells))})
+    frame["x"] -= 3  # negative numbers stay numbers
+    for suffix in (".csv", ".xlsx"):
+        path = write_table(frame, tmp_path / f"t{suffix}")
+        back = pd.read_csv(path, dtype={"IDBDT": str}, keep_default_na=False) if suffix == ".csv" \
+            else pd.read_excel(path, dtype={"IDBDT": str})  # fmt: skip
+        texts = back["IDBDT"].tolist()
+        assert all(t.startswith("'") for t in texts[: len(FORMULA_PREFIXES)]), texts
+        assert texts[len(FORMULA_PREFIXES)] == "ok"
+        assert back["x"].tolist() == frame["x"].tolist()
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(tmp_path / "t.xlsx").active
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".xlsx"])
+def test_booleans_survive_every_format(tmp_path, suffix):
+    selected = pd.array([True, False, True, pd.NA], dtype="boolean")
+    frame = pd.DataFrame({"IDBDT": ["1", "2", "3", "4"], "selected": selected,
+                          "plain": [True, False, False, True]})  # fmt: skip
+    path = write_table(frame, tmp_path / f"t{suffix}")
+    if suffix == ".csv":
+        back = pd.read_csv(path)
+    elif suffix == ".xlsx":
+        back = pd.read_excel(path)
+    else:
+        back = pd.read_parquet(path)
+    assert back["selected"].tolist()[:3] == [True, False, True]
+    assert pd.isna(back["selected"].iloc[3])
+    assert back["plain"].tolist() == [True, False, False, True]
+
+
+@pytest.mark.parametrize("damage", ["empty", "corrupt_parquet", "corrupt_xlsx", "repeated"])
+def test_an_unreadable_file_is_a_table_read_error_naming_it(tmp_path, damage):
+    from slrt_ml.data.io import TableReadError, iter_table_chunks
+
+    frame = pd.DataFrame({"IDBDT": ["1", "2"], "KDPROP": ["73", "73"]})
+    path = {"empty": tmp_path / "households.csv", "corrupt_parquet": tmp_path / "households.parquet",
+            "corrupt_xlsx": tmp_path / "households.xlsx",
+            "repeated": tmp_path / "households.csv"}[damage]  # fmt: skip
+    if damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "repeated":
+        path.write_text("IDBDT,KDPROP,KDPROP\n1,73,73\n")
+    else:
+        write_table(frame, path)
+        data = bytearray(path.read_bytes())
+        data[len(data) // 3 : len(data) // 3 + 40] = b"\x00" * 40
+        path.write_bytes(bytes(data[: len(data) - 7]))
+    with pytest.raises(TableReadError, match=path.name):
+        read_table(path, "households")
+    with pytest.raises(TableReadError, match=path.name):
+        list(iter_table_chunks(path, "households", chunksize=1))

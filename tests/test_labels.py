@@ -7,7 +7,9 @@ from slrt_ml.targeting.labels import LabelError, check_label_prevalence, text_la
 
 @pytest.mark.parametrize("value", [0, 1])
 def test_one_class_is_refused_naming_the_column(value):
-    with pytest.raises(LabelError, match=r"truth\.csv: label 'poor' has one class .*welfare in logs"):
+    with pytest.raises(
+        LabelError, match=r"truth\.csv: label 'poor' has one class .*welfare in logs"
+    ):
         check_label_prevalence(np.full(50, value), column="poor", source="truth.csv")
 
 

@@ -6,6 +6,7 @@ import pytest
 from mapping_cases import fitted_mapping, raw_mapping, survey_table, toy_table
 
 from slrt_ml.data.mapping import STANDARD_SLICES, MappingError, mapping_from_dict
+from slrt_ml.targeting.labels import LabelError
 from slrt_ml.targeting.mapped import coverage_quota, mapped_targeting_data
 
 FRAME_COLUMNS = [
@@ -14,9 +15,13 @@ FRAME_COLUMNS = [
     "KDKAB",
     "KDKEC",
     "eligible",
+    "eligible_now",
     "target",
     "poor",
     "welfare",
+    "labelled",
+    "survey_weight",
+    "pkh_benefit",
     "persons",
     *STANDARD_SLICES,
 ]
@@ -135,3 +140,75 @@ def test_row_order_does_not_change_the_frame():
 def test_a_fitted_reference_needs_the_fitting_function():
     with pytest.raises(MappingError, match=r"reference.fit: pmt_ols .* pass fit_reference="):
         mapped_targeting_data(survey_table(), fitted_mapping())
+
+
+# --- survey weights and guard rails on the label ----------------------------------------------
+
+
+def test_survey_weight_column_becomes_the_frame_weight():
+    table = toy_table().assign(expansion=[120.5, 80.0, 95.25, 300.0])
+    data = mapped_targeting_data(table, mapping_from_dict(raw_mapping(survey_weight="expansion")))
+    assert data.frame["survey_weight"].tolist() == [120.5, 80.0, 95.25, 300.0]
+    np.testing.assert_array_equal(data.sample_weight, [120.5, 80.0, 95.25, 300.0])
+    assert data.frame["persons"].tolist() == [5.0, 2.0, 3.0, 4.0]  # `weight:` stays persons
+    assert data.labelled.all() and data.frame["labelled"].eq(1).all()
+    assert data.frame["pkh_benefit"].isna().all()  # no PKH components in mapping mode
+    assert data.extra["survey_weight_column"] == "expansion"
+
+
+def test_without_survey_weight_every_household_weighs_one():
+    data = mapped_targeting_data(toy_table(), mapping_from_dict(raw_mapping()))
+    assert data.frame["survey_weight"].tolist() == [1.0] * 4
+    assert data.extra["survey_weight_column"] is None
+
+
+@pytest.mark.parametrize("bad", [0, -1.5, np.nan, np.inf])
+def test_survey_weight_must_be_positive_and_finite(bad):
+    table = toy_table().assign(expansion=[1.0, bad, 2.0, 3.0])
+    with pytest.raises(MappingError, match=r"'expansion' \(survey_weight.*positive finite.*102"):
+        mapped_targeting_data(table, mapping_from_dict(raw_mapping(survey_weight="expansion")))
+
+
+def test_an_expansion_factor_mapped_as_weight_warns():
+    table = toy_table().assign(size=[120.5, 80.0, 95.25, 300.0])
+    with pytest.warns(UserWarning, match="survey_weight"):
+        mapped_targeting_data(table, mapping_from_dict(raw_mapping()))
+
+
+def test_a_one_class_label_is_an_error_naming_the_column():
+    table = toy_table().assign(status=[1, 2, 1, 2])  # poor_values send every code to 1
+    with pytest.raises(LabelError, match=r"label 'status' has one class \(4 of 4.*poor_values"):
+        mapped_targeting_data(table, mapping_from_dict(raw_mapping()))
+
+
+def test_welfare_in_logs_against_a_line_in_levels_is_caught():
+    table = survey_table()
+    table["welfare"] = np.log(np.linspace(200_000, 2_000_000, len(table)))  # logs
+    mapping = mapping_from_dict({"name": "s", "id": "hh", "welfare": "welfare",
+                                 "poverty_line": 450_000, "cluster": "village",
+                                 "reference": {"fit": "pmt_ols"},
+                                 "features": {"numeric": ["rooms"]}})  # fmt: skip
+    with pytest.raises(LabelError, match="one class.*logs"):
+        mapped_targeting_data(table, mapping)
+
+
+def test_a_weighted_prevalence_under_one_percent_is_an_error():
+    table = survey_table()
+    table["expansion"] = np.where(table["poor"] == 1, 0.01, 100.0)
+    mapping = mapping_from_dict({"name": "s", "id": "hh", "label": "poor", "cluster": "village",
+                                 "survey_weight": "expansion", "reference": {"fit": "pmt_ols"},
+                                 "features": {"numeric": ["rooms"]}})  # fmt: skip
+    with pytest.raises(LabelError, match=r"prevalence outside \[1%, 99%\]"):
+        mapped_targeting_data(table, mapping)
+
+
+def test_a_text_label_gets_the_poor_values_hint():
+    table = toy_table().assign(status=["Pobre", "No pobre", "No pobre", "Pobre"])
+    with pytest.raises(MappingError, match=r"holds text \(e.g. \['No pobre', 'Pobre'\]\)"):
+        mapped_targeting_data(table, mapping_from_dict(raw_mapping(poor_values=None)))
+
+
+def test_missing_feature_values_are_counted_per_column():
+    table = toy_table().assign(rooms=[1, None, None, 2], roof=["zinc", None, "tile", "zinc"])
+    data = mapped_targeting_data(table, mapping_from_dict(raw_mapping()))
+    assert data.extra["feature_missing"] == {"rooms": 2, "roof": 1}

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from mapping_cases import raw_mapping
 
-from slrt_ml.data.mapping import MappingError, load_mapping, mapping_from_dict
+from slrt_ml.data.mapping import MappingError, load_mapping, mapping_digest, mapping_from_dict
 
 
 def test_unknown_keys_are_rejected_by_name():
@@ -55,3 +55,16 @@ def test_load_mapping_refuses_yaml_tags_and_names_the_file(tmp_path: Path):
     path.write_text("name: toy\nid: hh\nlabel: poor\nreference: {fit: pmt_ols}\nweigth: size\n")
     with pytest.raises(MappingError, match=r"evil.yaml: unknown key 'weigth'"):
         load_mapping(path)
+
+
+def test_survey_weight_is_its_own_role_distinct_from_persons():
+    mapping = mapping_from_dict(raw_mapping(survey_weight="expansion"))
+    assert mapping.survey_weight == "expansion" and mapping.weight == "size"
+    assert mapping.columns_by_role()["expansion"] == "survey_weight"
+    assert mapping_digest(mapping) != mapping_digest(mapping_from_dict(raw_mapping()))
+
+
+def test_survey_weight_cannot_be_a_feature():
+    features = {"numeric": ["rooms", "expansion"]}
+    with pytest.raises(MappingError, match=r"\['expansion'\].*survey weight"):
+        mapping_from_dict(raw_mapping(survey_weight="expansion", features=features))

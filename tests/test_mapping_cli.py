@@ -154,7 +154,8 @@ def test_score_with_the_mapping_scores_valid_rows_and_rejects_the_rest(trained):
                   "--quota-share", "0.3", "--no-track"])  # fmt: skip
     assert "input 60 = scored 56 + rejected 4" in _flat(result.output)
     scored = pd.read_csv(out)
-    assert scored.columns.tolist()[:5] == ["hh_id", "score", "rank_in_area", "selected", "priority"]
+    assert scored.columns.tolist()[:6] == ["hh_id", "prob_poor", "percentile_in_area",
+                                           "rank_in_area", "selected", "priority_in_area"]  # fmt: skip
     assert {"reason_1", "reason_5"} <= set(scored.columns)
     rejects = pd.read_csv(trained["root"] / "scored.rejects.csv")
     reasons = dict(zip(rejects["hh_id"], rejects["reason"], strict=True))
@@ -162,7 +163,7 @@ def test_score_with_the_mapping_scores_valid_rows_and_rejects_the_rest(trained):
     assert reasons["N005"] == "has_tv: not 0/1 or yes/no (maybe)"
     assert reasons["N008"] == "hh_id: repeated id (N008)"
     assert len(rejects) == 4
-    assert sorted(scored["priority"]) == list(range(1, 57))
+    assert sorted(scored["priority_in_area"]) == list(range(1, 57))
     assert scored["selected"].sum() == round(0.3 * 56)
 
 
@@ -172,14 +173,14 @@ def test_score_table_selects_the_top_of_each_cluster_at_its_quota(trained):
     models, _, _ = load_scoring_models(trained["run"], model_names=["pmt_ols", "logit"])
     table = _survey(n=90, seed=10)
     result = score_table(table, trained["mapping"], models, trained["root"] / "s.parquet",
-                         quota=0.2)  # fmt: skip
+                         quota=0.2, by="KDDESA")  # fmt: skip
     assert (result.n_input, result.n_scored, result.n_rejected) == (90, 90, 0)
     scored = pd.read_parquet(result.output).merge(table[["hh_id", "village"]], on="hh_id")
-    assert "score_logit" in scored.columns  # the second model votes for the priority
+    assert "score_logit" in scored.columns  # the second model's score is shown, no vote
     # 0.2 * 90 = 18 over 15 villages of 6: 1.2 each -> 1 each, the 3 places left go to the
     # equal remainders in code order: V00, V01 and V02 take 2
     for name, village in scored.groupby("village"):
-        ranks = village.sort_values("score", ascending=False)["rank_in_area"]
+        ranks = village.sort_values("margin", ascending=False)["rank_in_area"]
         assert ranks.tolist() == list(range(1, len(village) + 1))
         quota = 2 if name in ("V00", "V01", "V02") else 1
         assert village["selected"].tolist() == (village["rank_in_area"] <= quota).tolist()
@@ -226,3 +227,98 @@ def test_codes_keep_leading_zeros_when_read_from_csv(tmp_path):
     data = load_mapped_data(None, tmp_path / "m.yaml")
     assert data.frame["IDBDT"].tolist()[:2] == ["00000", "00001"]
     assert data.extra["mapping_digest"] == mapping_digest(load_mapping(tmp_path / "m.yaml"))
+
+
+# --- the run's selection rule and features; survey weights; the label guard -----------------
+
+
+def test_score_table_ranks_nationally_unless_per_area_quotas_are_asked_for(trained):
+    from slrt_ml.pipeline.score import load_scoring_models
+
+    models, _, _ = load_scoring_models(trained["run"], model_names=["logit"])
+    table = _survey(n=90, seed=10)
+    result = score_table(table, trained["mapping"], models, trained["root"] / "n.parquet",
+                         quota=0.2)  # fmt: skip
+    scored = pd.read_parquet(result.output).sort_values("rank_in_area")
+    assert scored["rank_in_area"].tolist() == list(range(1, 91))  # one national ranking
+    assert scored["selected"].tolist() == [True] * 18 + [False] * 72
+    ranked_by = "margin" if "margin" in scored else "score"  # the score column's name
+    assert scored[ranked_by].is_monotonic_decreasing
+
+
+def test_score_table_refuses_a_mapping_with_other_features(trained, tmp_path):
+    from slrt_ml.pipeline.score import load_scoring_models
+
+    models, _, _ = load_scoring_models(trained["run"], model_names=["logit"])
+    other = {
+        **MAPPING,
+        "features": {
+            "numeric": ["rooms", "members", "extra"],
+            "categorical": ["roof", "tenure"],
+            "binary": ["has_tv"],
+        },
+    }
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(other))
+    table = _survey(n=30, seed=11).assign(extra=1.0)
+    with pytest.raises(ValueError, match=r"missing from the mapping: \['female_head'\]; "
+                       r"not in the run: \['extra'\]"):  # fmt: skip
+        score_table(table, tmp_path / "other.yaml", models, tmp_path / "s.csv")
+
+
+def _weighted_project(root: Path, **changes) -> Path:
+    table = _survey()
+    rng = np.random.default_rng(5)
+    table["expansion"] = np.round(rng.lognormal(4.0, 1.0, len(table)), 2)
+    for column, values in changes.items():
+        table[column] = values
+    table.to_csv(root / "survey.csv", index=False)
+    mapping = {**MAPPING, "table": "survey.csv", "survey_weight": "expansion"}
+    (root / "survey.yaml").write_text(yaml.safe_dump(mapping))
+    return root / "survey.yaml"
+
+
+def test_train_with_a_survey_weight_changes_the_out_of_fold_scores(trained, tmp_path):
+    mapping = _weighted_project(tmp_path)
+    result = _ok(["train", "--mapping", mapping, "--out", tmp_path / "run", "--config",
+                  trained["config"], "--no-track"])  # fmt: skip
+    assert "survey weights used: expansion" in _flat(result.output)
+    weighted = pd.read_parquet(tmp_path / "run" / "oof_scores.parquet")
+    plain = pd.read_parquet(trained["run"] / "oof_scores.parquet")
+    assert weighted["IDBDT"].tolist() == plain["IDBDT"].tolist()  # same households, same folds
+    for model in ("pmt_ols", "logit"):
+        assert not np.allclose(weighted[model], plain[model]), model
+    block = json.loads((tmp_path / "run" / "manifest.json").read_text())["training_sample"]
+    assert block["survey_weight_column"] == "expansion" and block["survey_weights_used"]
+    assert (block["labelled"], block["trained_on"], block["rule"]) == (300, 300, "labelled")
+    unweighted = json.loads((trained["run"] / "manifest.json").read_text())["training_sample"]
+    assert unweighted["survey_weights_used"] is False
+
+
+def test_train_refuses_a_one_class_label_naming_the_column(trained, tmp_path):
+    mapping = _weighted_project(tmp_path, poor=1)
+    result = runner.invoke(app, ["train", "--mapping", str(mapping), "--out",
+                                 str(tmp_path / "run"), "--no-track"])  # fmt: skip
+    assert result.exit_code != 0
+    text = _flat(result.output)
+    assert "label 'poor' has one class" in text and "Traceback" not in result.output
+    assert not (tmp_path / "run" / "manifest.json").exists()
+
+
+def test_train_reports_a_text_label_with_the_poor_values_hint(trained, tmp_path):
+    labels = np.where(_survey()["poor"] == 1, "Pobre", "No pobre")
+    mapping = _weighted_project(tmp_path, poor=labels)
+    result = runner.invoke(app, ["train", "--mapping", str(mapping), "--out",
+                                 str(tmp_path / "run"), "--no-track"])  # fmt: skip
+    assert result.exit_code != 0
+    assert "holds text" in _flat(result.output) and "poor_values" in _flat(result.output)
+
+
+def test_train_records_missing_feature_values(trained, tmp_path):
+    rooms = _survey()["rooms"].astype(float).where(lambda r: r.index % 10 != 0)
+    mapping = _weighted_project(tmp_path, rooms=rooms)
+    result = _ok(["train", "--mapping", mapping, "--out", tmp_path / "run", "--config",
+                  trained["config"], "--no-track"])  # fmt: skip
+    assert "missing feature values (rooms: 30)" in _flat(result.output)
+    dataset = json.loads((tmp_path / "run" / "manifest.json").read_text())["dataset"]
+    assert dataset["feature_missing"] == {"rooms": 30}
+    assert "median" in dataset["missing_fill"]

@@ -262,6 +262,47 @@ def test_integer_weights_equal_repeated_households(name, households):
     )
 
 
+def test_integer_weights_equal_repeated_households_for_gbm_without_subsampling(households):
+    # rf (bootstrap rows) and ebm (bagged, with an internal validation split) draw different
+    # rows when rows are repeated than when weighted, so only a weight *effect* is checked
+    X, y, _, X_test, _ = households
+    params = {**FAST["gbm"], "subsample": 1.0, "colsample_bytree": 1.0, "min_frequency": 1,
+              "random_state": 0}  # fmt: skip
+    repeats = np.where(np.arange(len(y)) % 3 == 0, 2, 1)
+    weighted = make_model("gbm", params).fit(X, y, sample_weight=repeats)
+    rows = np.repeat(np.arange(len(y)), repeats)
+    repeated = make_model("gbm", params).fit(X.iloc[rows], y[rows])
+    np.testing.assert_allclose(
+        weighted.poverty_score(X_test), repeated.poverty_score(X_test), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_integer_weights_equal_repeated_households_on_the_welfare_target(households):
+    X, y, _, X_test, _ = households
+    log_welfare = np.linspace(-1.0, 1.0, len(y)) - 0.8 * y  # a continuous target
+    repeats = np.where(np.arange(len(y)) % 3 == 0, 3, 1)
+    weighted = make_model("pmt_ols", {"min_frequency": 1}).fit(X, log_welfare,
+                                                               sample_weight=repeats)  # fmt: skip
+    rows = np.repeat(np.arange(len(y)), repeats)
+    repeated = make_model("pmt_ols", {"min_frequency": 1}).fit(X.iloc[rows], log_welfare[rows])
+    np.testing.assert_allclose(
+        weighted.poverty_score(X_test), repeated.poverty_score(X_test), rtol=1e-6, atol=1e-6
+    )
+
+
+def _survey_weights(X: pd.DataFrame) -> np.ndarray:
+    """Unequal expansion factors: households with a motorcycle count 20 times."""
+    return np.where(X["has_motorcycle"].to_numpy() == 1, 20.0, 1.0)
+
+
+@pytest.mark.parametrize("name", SKLEARN_FAMILIES)
+def test_survey_weights_change_every_family_s_fit(name, households, fitted):
+    X, y, _, X_test, _ = households
+    weighted = make_model(name, {**FAST[name], "random_state": 0})
+    weighted.fit(X, y, sample_weight=_survey_weights(X))
+    assert not np.allclose(weighted.poverty_score(X_test), fitted[name].poverty_score(X_test))
+
+
 @pytest.mark.parametrize("name", EXACT_CONTRIBUTIONS)
 def test_contributions_add_up_to_the_margin(name, households, fitted):
     _, _, _, X_test, _ = households
@@ -504,3 +545,11 @@ def test_ebm_contributions_split_pair_terms_as_the_split_matrix(households):
     assert any(len(t) == 2 for t in model.ebm_.term_features_)
     ours = model.contributions(X.iloc[:50], by="encoded").drop(columns="__base__").to_numpy()
     np.testing.assert_allclose(ours, terms @ split, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_mlp_uses_survey_weights(households, fitted_mlp):
+    X, y, desa, X_test, _ = households
+    weighted = make_model("mlp", {**FAST["mlp"], "random_state": 0})
+    weighted.fit(X, y, sample_weight=_survey_weights(X), groups=desa)
+    assert not np.allclose(weighted.poverty_score(X_test), fitted_mlp.poverty_score(X_test))

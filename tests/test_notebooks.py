@@ -58,6 +58,15 @@ def _assert_no_personal_data(nb, niks: frozenset[str] = frozenset()) -> None:
         assert not leaked, f"{len(leaked)} registry NIK values reached a notebook output"
 
 
+#: lines TensorFlow, CUDA probing and MLflow print that look like failures (slrt_ml.quiet)
+FRAMEWORK_NOISE = ("E0000", "cuInit", "NodeDef", "cudart_stub", "INFO mlflow")
+
+
+def _assert_no_framework_noise(nb) -> None:
+    found = sorted({w for text in _output_texts(nb) for w in FRAMEWORK_NOISE if w in text})
+    assert not found, f"framework log lines reached a notebook output: {found}"
+
+
 def _registry_niks(out: Path, name: str) -> frozenset[str]:
     members = pd.read_parquet(out / name / "registry" / "members.parquet", columns=["NIK"])
     niks = frozenset(members["NIK"].dropna().astype(str))
@@ -127,6 +136,16 @@ def test_output_scan_catches_personal_data():
         _assert_no_personal_data(nb, frozenset({"7371024501990001"}))
 
 
+def test_output_scan_catches_framework_noise():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    nb.cells = [cell]
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="E0000 00:00 failed "
+                                           "call to cuInit: UNKNOWN ERROR (303)\n")]  # fmt: skip
+    with pytest.raises(AssertionError, match="cuInit"):
+        _assert_no_framework_noise(nb)
+
+
 def test_kernel_is_this_interpreter():
     """The ``python3`` kernel runs this venv (jupyter_client maps "python" to sys.executable)."""
     from jupyter_client.kernelspec import KernelSpecManager
@@ -145,6 +164,7 @@ def test_quickstart_runs(tmp_path, monkeypatch):
     nb = _execute(name, tmp_path, monkeypatch)
     assert not _errors(nb)
     _assert_no_personal_data(nb, _registry_niks(tmp_path, name))
+    _assert_no_framework_noise(nb)
     assert _figures(nb) >= 1, "the coverage curve should be drawn"
     run = tmp_path / name / "run"
     for file in ("manifest.json", "oof_scores.parquet", "comparison.csv", "report.html"):
@@ -160,10 +180,12 @@ def test_explain_households_runs(tmp_path, monkeypatch):
     nb = _execute(name, tmp_path, monkeypatch)
     assert not _errors(nb)
     _assert_no_personal_data(nb, _registry_niks(tmp_path, name))
+    _assert_no_framework_noise(nb)
     assert _figures(nb) >= 1, "the waterfall should be drawn"
     scored = pd.read_parquet(tmp_path / name / "prelist_scores.parquet")
-    assert {"priority", "selected", "reason_1"} <= set(scored.columns)
-    assert sorted(scored["priority"]) == list(range(1, len(scored) + 1))
+    assert {"priority_in_desa", "selected", "reason_1"} <= set(scored.columns)
+    for _, desa in scored.groupby("desa_code"):
+        assert sorted(desa["priority_in_desa"]) == list(range(1, len(desa) + 1))
     assert "NIK" not in scored.columns
 
 
@@ -175,6 +197,7 @@ def test_real_data_runs(tmp_path, monkeypatch):
     nb = _execute(name, tmp_path, monkeypatch)
     assert not _errors(nb)
     _assert_no_personal_data(nb)
+    _assert_no_framework_noise(nb)
     assert _figures(nb) >= 1, "the coverage curve should be drawn"
     oof = pd.read_parquet(tmp_path / name / "run" / "oof_scores.parquet")
     assert list(oof.columns) == ["IDBDT", "pmt_ols", "logit", "gbm"] and len(oof) == 2988

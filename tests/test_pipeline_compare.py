@@ -37,13 +37,20 @@ def test_comparison_is_reproducible_from_selections(trained, data):
     comparison = run_comparison(trained.run_dir, data, bootstrap=50, seed=1)
     paths = write_comparison(trained.run_dir, comparison, synthetic=True)
     table = pd.read_csv(paths["comparison"])
-    again = metrics_from_selections(pd.read_parquet(paths["selections"]))
+    assert list(table.columns[:5]) == ["system", "metric", "estimate", "ci_low", "ci_high"]
+    table = table[table["view"] == comparison.view]  # selections.parquet holds the first view
+    selections = pd.read_parquet(paths["selections"])
+    again = metrics_from_selections(selections)  # its survey_weight column weights the metrics
     merged = table.merge(again, on=["system", "metric"], suffixes=("", "_again"))
     point = merged[merged["metric"].isin(["exclusion_error", "inclusion_error"])]
     assert len(point) == 2 * 3  # siksng + two models
     np.testing.assert_allclose(point["estimate"], point["estimate_again"])
-    selected = comparison.selections.groupby("system")["selected"].sum()
-    assert selected["pmt_ols"] == selected["logit"] == selected["siksng"]  # equal coverage
+    weighted = (
+        (selections["selected"] * selections["survey_weight"]).groupby(selections["system"]).sum()
+    )
+    largest = selections["survey_weight"].max()
+    for model in ("pmt_ols", "logit"):  # equal coverage, in survey-weighted households
+        assert weighted["siksng"] - largest <= weighted[model] <= weighted["siksng"]
     assert "data:image/png;base64," in paths["report"].read_text()
     assert paths["markdown"].name == "report.md"
 
@@ -66,14 +73,17 @@ def test_load_run_gives_the_manifest_and_scores(trained):
 
 
 @pytest.mark.parametrize(
-    ("quota", "expected"), [("siksng", "siksng"), ("5000", 5000), ("0.2", 0.2), (0.5, 0.5), (7, 7)]
-)
+    ("quota", "expected"),
+    [("siksng", "siksng"), ("5000", 5000), ("0.2", 0.2), (0.5, 0.5), (7, 7),
+     ("persons:0.2", 0.2), ("budget:siksng", "siksng")],
+)  # fmt: skip
 def test_quota_is_the_reference_a_count_or_a_share(quota, expected):
-    assert _parse_quota(quota) == expected
+    assert _parse_quota(quota).amount == expected
 
 
 @pytest.mark.parametrize(
-    ("quota", "message"), [("many", "a count or a share"), ("1.5", r"in \(0, 1\]")]
+    ("quota", "message"),
+    [("many", "a count .*a share"), ("1.5", r"neither a whole count nor a share in \(0, 1\]")],
 )
 def test_a_bad_quota_names_what_is_allowed(quota, message):
     with pytest.raises(QuotaError, match=message):

@@ -1,6 +1,7 @@
 """The fitted reference scorecard and the comparison against a mapped reference
 (slrt_ml.models.reference, slrt_ml.evaluation.reference)."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,9 @@ def test_fitted_reference_is_out_of_fold_and_selects_the_poor_share():
     assert frame["pmt_scorecard_selected"].sum() == frame["poor"].sum()
     expected = fitted_reference_scores(data.features, data.poor, data.groups, folds=3, seed=1)
     np.testing.assert_allclose(frame["pmt_scorecard_score"], expected)
-    assert data.extra["reference_fitted"] == {"model": "pmt_ols", "folds": 3, "seed": 1}
+    assert data.extra["reference_fitted"] == {
+        "model": "pmt_ols", "folds": 3, "seed": 1, "survey_weighted": False
+    }  # fmt: skip
     from slrt_ml.evaluation.compare import roc_auc
 
     assert roc_auc(frame["poor"], frame["pmt_scorecard_score"]) > 0.7
@@ -74,3 +77,20 @@ def test_compare_with_reference_adds_the_mappings_own_slices():
     ]
     # model selects 102 and 103 (both non-poor): every poor household is excluded
     assert model.set_index("group")["exclusion_error"].to_dict() == {"own": 1.0, "rent": 1.0}
+
+
+def test_fitted_reference_uses_the_survey_weight():
+    table = survey_table()
+    table["expansion"] = np.where(table["rooms"] >= 3, 50.0, 1.0)
+    mapping = dataclasses.replace(fitted_mapping(), survey_weight="expansion")
+    weighted = mapped_targeting_data(table, mapping, fit_reference=fitted_reference_scores)
+    plain = mapped_targeting_data(table, fitted_mapping(), fit_reference=fitted_reference_scores)
+    assert weighted.extra["reference_fitted"]["survey_weighted"] is True
+    expected = fitted_reference_scores(
+        weighted.features, weighted.poor, weighted.groups, folds=3, seed=1,
+        sample_weight=table["expansion"].to_numpy(),
+    )  # fmt: skip
+    np.testing.assert_allclose(weighted.frame["pmt_scorecard_score"], expected)
+    assert not np.allclose(
+        weighted.frame["pmt_scorecard_score"], plain.frame["pmt_scorecard_score"]
+    )

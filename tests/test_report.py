@@ -106,3 +106,29 @@ def test_console_table_names_the_reference_and_draws_it_bold(scorecard_compariso
     table = console_table(scorecard_comparison)
     assert "Equal coverage with pmt_scorecard" in str(table.title)
     assert [row.style for row in table.rows] == ["bold", None, None]
+
+
+def test_report_states_views_champion_rule_gap_null_and_decomposition():
+    import numpy as np
+
+    from slrt_ml.evaluation.compare import compare
+    from slrt_ml.evaluation.report import render_html, render_markdown
+    from tests.test_evaluation import targeting_frame
+
+    frame = targeting_frame(n=1200, n_clusters=30)
+    labelled = (np.random.default_rng(0).random(len(frame)) < 0.4).astype("int8")
+    frame = frame.assign(labelled=labelled, survey_weight=np.where(labelled == 1, 2.5, 0.0))
+    comparison = compare(frame, ["good", "coarse"], bootstrap=40, seed=0)
+    comparison.gap_decomposition = [
+        {"step": "stale indicators", "exclusion_error": 0.21},
+        {"step": "+ process noise", "exclusion_error": 0.48},
+    ]
+    text = render_markdown(comparison)
+    assert "survey view (the default)" in text and "population view" in text
+    assert "## Population view: errors at equal coverage" in text
+    assert "## Champion" in text and "Champion:" in text
+    assert "gap expected with no true difference" in text and "null" in text
+    assert "## How SIKS-NG's error is built" in text and "stale indicators" in text
+    assert "re-applies every model's selection rule" in text
+    html = render_html(comparison)
+    assert "actual list is the star" in html and "error is built" in html

@@ -29,3 +29,16 @@ def test_dataset_schema_drops_personal_columns():
     assert run_summary.dataset_schema({}, frame).columns.tolist() == ["IDBDT", "Lantai"]
     empty = run_summary.dataset_schema({"dataset": {"columns": ["NIK", "Luas_lantai"]}}, None)
     assert empty.columns.tolist() == ["Luas_lantai"] and empty["Luas_lantai"].dtype == "float64"
+
+
+def test_comparison_metrics_prefix_views_other_than_the_default():
+    import pandas as pd
+
+    from slrt_ml.pipeline.run_summary import comparison_metrics
+
+    table = pd.DataFrame({"system": ["logit", "logit"], "metric": ["exclusion_error"] * 2,
+                          "estimate": [0.3, 0.4], "ci_low": [0.2, 0.3], "ci_high": [0.4, 0.5],
+                          "view": ["survey", "population"]})  # fmt: skip
+    metrics = comparison_metrics(table)
+    assert metrics["logit.exclusion_error"] == 0.3
+    assert metrics["population.logit.exclusion_error"] == 0.4

@@ -47,9 +47,11 @@ def test_every_household_is_scored_or_rejected_with_a_reason(registry, trained, 
     assert "Lantai" in reasons[first]
     assert rejects["reason"].str.contains("head").any()
     assert rejects["reason"].str.contains("unique").sum() == 2
-    assert list(out.columns[:5]) == ["IDBDT", "score", "rank_in_desa", "selected", "priority"]
+    assert list(out.columns[:9]) == ["KDKEC", "NMKEC", "KDDESA", "NMDESA", "desa_code", "IDBDT",
+                                     "prob_poor", "percentile_in_desa", "rank_in_desa"]  # fmt: skip
     assert {"reason_1", "reason_2", "reason_3", "score_logit"} <= set(out.columns)
-    assert sorted(out["priority"]) == list(range(1, len(out) + 1))
+    for _, desa in out.groupby("desa_code"):  # verification order numbered within each desa
+        assert desa["priority_in_desa"].tolist() == list(range(1, len(desa) + 1))
     assert not (tmp_path / "out.parquet.parts").exists()
 
 
@@ -63,9 +65,11 @@ def test_scores_equal_the_models_own_scores(registry, trained, tmp_path):
     X = household_features(registry["prelist_households"], registry["prelist_members"],
                            registry["areas"])  # fmt: skip
     expected = pd.Series(models["gbm"].poverty_score(X), index=X.index)
-    np.testing.assert_allclose(out["score"], expected.loc[out["IDBDT"]].to_numpy(), rtol=1e-6)
+    np.testing.assert_allclose(out["margin"], expected.loc[out["IDBDT"]].to_numpy(), rtol=1e-6)
     assert out["selected"].isna().all()  # no quota: nothing selected, priority by score
-    assert out.sort_values("priority")["score"].is_monotonic_decreasing
+    for _, desa in out.groupby("desa_code"):  # no quota: the priority is the rank
+        assert (desa["priority_in_desa"] == desa["rank_in_desa"]).all()
+        assert desa["prob_poor"].is_monotonic_decreasing
 
 
 def test_the_scorer_class_gives_the_same_output_as_the_function(registry, trained, tmp_path):
@@ -93,7 +97,9 @@ def test_a_lost_row_is_an_accounting_error_with_the_counts(
         return (scored.iloc[1:] if calls["n"] == 1 else scored), rejects, features
 
     monkeypatch.setattr(PrelistScorer, "score_chunk", drop_first_row)
-    message = rf"scored {len(hh) - 5} \+ rejected 4 != input {len(hh)} households \(\+1 unaccounted\)"
+    message = (
+        rf"scored {len(hh) - 5} \+ rejected 4 != input {len(hh)} households \(\+1 unaccounted\)"
+    )
     with pytest.raises(RowAccountingError, match=message):
         score_prelist(tmp_path, models, tmp_path / "o.csv", chunk_size=1000, progress=False)
 
@@ -151,7 +157,9 @@ def test_cli_score_and_explain(registry, trained, tmp_path):
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "model(s): logit" in text and "input 51 = scored 47 + rejected 4" in text, text
-    assert pd.read_excel(tmp_path / "s.xlsx")["selected"].sum() > 0
+    sheets = pd.read_excel(tmp_path / "s.xlsx", sheet_name=None)
+    households = pd.concat([f for name, f in sheets.items() if name not in ("Ringkasan", "Desa")])
+    assert households["Terpilih"].eq("Ya").sum() > 0
     ids = ",".join(registry["households"]["IDBDT"].head(2))
     result = runner.invoke(app, ["explain", "--run", str(run), "--data", str(tmp_path),
                                  "--households", ids, "--model", "gbm", "--top-k", "2",
@@ -163,3 +171,109 @@ def test_cli_score_and_explain(registry, trained, tmp_path):
     assert (
         tmp_path / f"waterfall_{registry['households']['IDBDT'].iloc[0]}.png"
     ).stat().st_size > 0
+
+
+def _bad_id_prelist(registry, folder):
+    """Duplicated, blank, malformed (formula) ids, Jumlah_ART = inf and an unknown desa."""
+    hh, mem = registry["prelist_households"].copy(), registry["prelist_members"]
+    hh["IDBDT"] = hh["IDBDT"].astype(object)
+    hh["Jumlah_ART"] = hh["Jumlah_ART"].astype(float)
+    hh.loc[hh.index[0], "IDBDT"] = '=HYPERLINK("http://x","y")'
+    hh.loc[hh.index[1], "IDBDT"] = "  "
+    hh.loc[hh.index[2], "IDBDT"] = "٧٣٠١"  # Arabic-Indic digits
+    hh = pd.concat([hh, hh.iloc[[5, 5]]])  # one id three times
+    hh.loc[hh.index[7], "Jumlah_ART"] = np.inf
+    hh.loc[hh.index[8], "KDDESA"] = "999"  # not in the areas table
+    write_table(hh, folder / "prelist_households.csv")
+    write_table(mem, folder / "prelist_members.csv")
+    write_table(registry["areas"], folder / "areas.csv")
+    return hh
+
+
+@pytest.mark.parametrize("chunk_size", [7, 1000])
+def test_rows_on_disk_add_up_with_duplicated_blank_and_malformed_ids(
+    registry, trained, tmp_path, chunk_size
+):
+    hh = _bad_id_prelist(registry, tmp_path)
+    models, profile = trained
+    result = score_prelist(tmp_path, models, tmp_path / "out.csv", quota=0.3, profile=profile,
+                           chunk_size=chunk_size, progress=False)  # fmt: skip
+    out = pd.read_csv(result.output, dtype=str, keep_default_na=False)
+    rejects = pd.read_csv(result.rejects, dtype=str, keep_default_na=False)
+    assert len(out) + len(rejects) == len(hh) == result.n_input
+    assert len(rejects) == 8  # one row per rejected input row: 3 bad ids, 3 copies, inf, desa
+    reasons = "\n".join(rejects["reason"])
+    assert (
+        "id format" in reasons and "not empty" in reasons and "desa in the areas table" in reasons
+    )
+    assert "finite" in reasons or "Jumlah_ART: whole number ('inf')" in reasons
+    assert rejects["reason"].str.contains("unique").sum() == 3
+    assert not rejects["IDBDT"].str.startswith("=").any()  # neutralised for spreadsheets
+    assert "'=HYPERLINK" in rejects["IDBDT"].tolist()[0]
+
+
+def test_an_all_rejected_prelist_writes_every_reject_and_exits_3(registry, trained, tmp_path):
+    models, profile = trained
+    prelist = tmp_path / "prelist"
+    prelist.mkdir()
+    hh = registry["prelist_households"].assign(Lantai="77")  # every row breaks the code list
+    write_table(hh, prelist / "prelist_households.csv")
+    write_table(registry["prelist_members"], prelist / "prelist_members.csv")
+    result = score_prelist(prelist, models, tmp_path / "out.csv", progress=False)
+    assert result.n_scored == 0 and len(pd.read_csv(result.rejects)) == len(hh)
+    assert len(pd.read_csv(result.output)) == 0
+    run = run_folder(tmp_path, models, profile)
+    cli = CliRunner().invoke(app, ["score", "--model", str(run), "--prelist", str(prelist),
+                                   "--out", str(tmp_path / "cli.csv"), "--no-track"])  # fmt: skip
+    assert cli.exit_code == 3, cli.output
+    assert "no household could be scored" in cli.output
+    assert len(pd.read_csv(tmp_path / "cli.rejects.csv")) == len(hh)
+
+
+def test_a_header_only_prelist_writes_empty_files_and_exits_3(registry, trained, tmp_path):
+    models, profile = trained
+    prelist = tmp_path / "prelist"
+    prelist.mkdir()
+    write_table(registry["prelist_households"].iloc[:0], prelist / "prelist_households.csv")
+    write_table(registry["prelist_members"].iloc[:0], prelist / "prelist_members.csv")
+    result = score_prelist(prelist, models, tmp_path / "out.parquet", progress=False)
+    assert (result.n_input, result.n_scored, result.n_rejected) == (0, 0, 0)
+    assert len(pd.read_parquet(result.output)) == 0 and len(pd.read_csv(result.rejects)) == 0
+    run = run_folder(tmp_path, models, profile)
+    cli = CliRunner().invoke(app, ["score", "--model", str(run), "--prelist", str(prelist),
+                                   "--out", str(tmp_path / "cli.csv"), "--no-track"])  # fmt: skip
+    assert cli.exit_code == 3, cli.output
+
+
+@pytest.mark.parametrize(
+    "damage", ["empty", "garbage", "renamed_id", "colon_delimited", "repeated_header"]
+)
+def test_a_broken_prelist_file_is_a_one_line_error_naming_the_file(
+    registry, trained, tmp_path, damage
+):
+    models, profile = trained
+    prelist = tmp_path / "prelist"
+    prelist.mkdir()
+    hh = registry["prelist_households"]
+    path = prelist / "prelist_households.csv"
+    write_table(hh, path)
+    write_table(registry["prelist_members"], prelist / "prelist_members.csv")
+    text = path.read_text()
+    broken = {
+        "empty": "",
+        "garbage": "\x00\x01PK\x03\x04 not a table",
+        "renamed_id": text.replace("IDBDT", "ID_BDT", 1),
+        "colon_delimited": text.replace(",", ":"),
+        "repeated_header": text.replace("KDKAB", "KDPROP", 1),
+    }[damage]
+    path.write_text(broken)
+    run = run_folder(tmp_path, models, profile)
+    cli = CliRunner().invoke(app, ["score", "--model", str(run), "--prelist", str(prelist),
+                                   "--out", str(tmp_path / "o.csv"), "--no-track"])  # fmt: skip
+    assert cli.exit_code == 1, cli.output
+    assert (
+        "Traceback" not in cli.output
+        and cli.exception is None
+        or isinstance(cli.exception, SystemExit)
+    )
+    assert "prelist_households.csv" in cli.output

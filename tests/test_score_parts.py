@@ -10,7 +10,7 @@ import pytest
 from scoring_data import broken_prelist, fitted_models, small_registry
 
 from slrt_ml.pipeline.score import PrelistScorer, score_prelist
-from slrt_ml.pipeline.score_parts import PartsFolder, parts_signature
+from slrt_ml.pipeline.score_parts import PartsConflictError, PartsFolder, parts_signature
 
 
 def test_resume_after_a_crash_gives_the_same_output(tmp_path, monkeypatch):
@@ -43,19 +43,33 @@ def _scored(ids, desa, score):
     return pd.DataFrame({"IDBDT": ids, "desa": desa, "score": score, "score_b": score})
 
 
-def test_a_changed_signature_or_restart_starts_clean(tmp_path):
+def test_a_changed_signature_refuses_and_restart_starts_clean(tmp_path):
     data = tmp_path / "hh.csv"
     data.write_text("IDBDT\n1\n")
     signature = parts_signature([data], {"top_k": 5})
     assert signature["options"] == {"top_k": "5"}
+    assert len(signature["files"][str(data)][2]) == 64  # sha256 of the file
     parts = PartsFolder.open(tmp_path / "o.parts", signature, restart=False)
     parts.save_part(0, _scored(["1"], ["d"], [0.5]), pd.DataFrame(columns=["IDBDT", "reason"]), {})
     assert PartsFolder.open(tmp_path / "o.parts", signature, restart=False).done == {0}
-    assert PartsFolder.open(tmp_path / "o.parts", signature, restart=True).done == set()
-    parts = PartsFolder.open(tmp_path / "o.parts", signature, restart=False)
-    parts.save_part(0, _scored(["1"], ["d"], [0.5]), pd.DataFrame(columns=["IDBDT", "reason"]), {})
     other = parts_signature([data], {"top_k": 3})
-    assert PartsFolder.open(tmp_path / "o.parts", other, restart=False).done == set()
+    with pytest.raises(PartsConflictError, match=r"option top_k changed.*--restart"):
+        PartsFolder.open(tmp_path / "o.parts", other, restart=False)
+    assert PartsFolder.open(tmp_path / "o.parts", signature, restart=False).done == {0}  # kept
+    data.write_text("IDBDT\n2\n")  # same size, new content
+    with pytest.raises(PartsConflictError, match="file hh.csv changed"):
+        PartsFolder.open(tmp_path / "o.parts", parts_signature([data], {"top_k": 5}), restart=False)
+    assert PartsFolder.open(tmp_path / "o.parts", other, restart=True).done == set()
+
+
+def test_a_folder_not_created_by_a_scoring_run_is_never_deleted(tmp_path):
+    foreign = tmp_path / "o.parts"
+    foreign.mkdir()
+    (foreign / "thesis.docx").write_text("keep me")
+    for restart in (False, True):
+        with pytest.raises(PartsConflictError, match="not created by a scoring run"):
+            PartsFolder.open(foreign, {"files": {}, "options": {}}, restart=restart)
+    assert (foreign / "thesis.docx").read_text() == "keep me"
 
 
 def test_compact_codes_a_desa_the_same_across_parts(tmp_path):
@@ -78,5 +92,7 @@ def test_rejects_count_households_apart_from_orphan_members(tmp_path):
         }
     )
     parts.save_part(0, _scored([], [], []), rejects, {})
-    assert parts.write_rejects(tmp_path / "r.csv") == (2, 1)
+    assert parts.write_rejects(tmp_path / "r.csv", tmp_path / "o.csv") == (2, 1)
+    assert len(pd.read_csv(tmp_path / "r.csv")) == 2  # households only: rows on disk = count
+    assert pd.read_csv(tmp_path / "o.csv", dtype=str)["IDBDT"].tolist() == ["9"]
     assert parts.write_drift_report(None, tmp_path / "d.csv")[0] is None

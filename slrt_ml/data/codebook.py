@@ -83,6 +83,7 @@ class ColumnSpec:
     width: int | None = None
     nullable: bool = False
     ordered: bool = False  # codes are ordered from better-off to worse-off (or the reverse)
+    optional: bool = False  # the table may lack the column; when present it is validated
 
     @property
     def allowed_codes(self) -> tuple[str, ...]:
@@ -357,6 +358,11 @@ def _pbdt2015_truth() -> dict[str, ColumnSpec]:
         "IDBDT": _col("IDBDT", "id", "ID rumah tangga BDT", "registry household id"),
         "welfare_pc": _col("welfare_pc", "measure", "Pengeluaran per kapita (Rp/bulan)", "per-capita consumption (Rp/month)", min=0, max=1e9),
         "poor": _col("poor", "flag", "Miskin (hasil verifikasi/survei)", "poor by the truth"),
+        # optional: real truth tables may lack them (then eligibility comes from the member
+        # file, every household is labelled and weighs 1)
+        "eligible_now": _col("eligible_now", "flag", "Punya komponen PKH saat ini", "has a PKH component by the current (verified) member state", optional=True),
+        "in_survey": _col("in_survey", "flag", "Masuk sampel survei", "in the survey-matched sample (has a welfare label a real study would see)", optional=True),
+        "survey_weight": _col("survey_weight", "measure", "Penimbang survei", "survey expansion factor (households represented); > 0 where in_survey = 1, empty elsewhere", min=0, max=1e9, nullable=True, optional=True),
     }
 
 

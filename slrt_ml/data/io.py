@@ -10,24 +10,35 @@ half-written table behind (and never damages the previous version of it).
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import uuid
+import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
 import pandas as pd
 
+from slrt_ml.data.cells import (
+    FORMULA_PREFIXES,
+    excel_ready,
+    has_carriage_return,
+    neutralise_formulas,
+)
 from slrt_ml.data.codebook import DEFAULT_VERSION
 from slrt_ml.data.schema import string_columns
 
 __all__ = [
+    "FORMULA_PREFIXES",
     "TABLE_SUFFIXES",
     "TableReadError",
     "TableWriter",
     "atomic_path",
+    "check_header",
     "find_table",
     "iter_table_chunks",
+    "neutralise_formulas",
     "read_table",
     "write_table",
 ]
@@ -106,11 +117,13 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
 
 
 def _write_csv(df: pd.DataFrame, path: Path, *, header: bool = True, mode: str = "w") -> None:
-    _flat(df).to_csv(path, index=False, header=header, mode=mode, encoding="utf-8")
+    safe = neutralise_formulas(_flat(df))
+    quoting = csv.QUOTE_NONNUMERIC if has_carriage_return(safe) else csv.QUOTE_MINIMAL
+    safe.to_csv(path, index=False, header=header, mode=mode, encoding="utf-8", quoting=quoting)
 
 
 def _write_xlsx(df: pd.DataFrame, path: Path) -> None:
-    _flat(df).to_excel(path, index=False, engine="openpyxl")
+    excel_ready(neutralise_formulas(_flat(df))).to_excel(path, index=False, engine="openpyxl")
 
 
 _WRITERS = {".parquet": _write_parquet, ".csv": _write_csv, ".xlsx": _write_xlsx}
@@ -275,6 +288,61 @@ def find_table(folder: str | os.PathLike[str], name: str) -> Path:
     )
 
 
+_READ_ERRORS = (OSError, ValueError, UnicodeDecodeError, zipfile.BadZipFile, KeyError,
+                IndexError, TypeError, EOFError)  # fmt: skip
+"""What parsers raise on a corrupt, empty or mis-delimited file (pandas, pyarrow, openpyxl)."""
+
+
+def _header(path: Path, suffix: str) -> list[str]:
+    """The column names as stored (before pandas renames a repeated one ``X.1``)."""
+    if suffix == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return next(csv.reader(handle, delimiter=_sniff_delimiter(path)), [])
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        row = next(book.worksheets[0].iter_rows(max_row=1, values_only=True), ())
+    finally:
+        book.close()
+    return [str(v) for v in row if v is not None]
+
+
+def check_header(path: str | os.PathLike[str]) -> list[str]:
+    """The stored column names of a table file; a clear error when it has none or repeats one.
+
+    Raises
+    ------
+    TableReadError
+        Empty file, no header, a repeated column name, or a file that cannot be parsed.
+    """
+    path = Path(path)
+    suffix = _check_suffix(path)
+    if not path.is_file():
+        raise TableReadError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise TableReadError(f"{path}: the file is empty (0 bytes); export the table again")
+    try:
+        names = _header(path, suffix)
+    except _READ_ERRORS as exc:
+        raise TableReadError(
+            f"{path}: cannot read its header: {type(exc).__name__}: {exc}"
+        ) from exc
+    if not names:
+        raise TableReadError(f"{path}: no header row; the first row must name the columns")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise TableReadError(
+            f"{path}: column(s) {repeated} appear more than once in the header; "
+            "keep one column of each name"
+        )
+    return names
+
+
 def _sniff_delimiter(path: Path) -> str:
     with path.open(encoding="utf-8-sig", errors="replace") as handle:
         header = handle.readline()
@@ -356,14 +424,17 @@ def read_table(
     path = Path(path)
     if not path.is_file():
         raise TableReadError(f"{path}: no such file")
+    check_header(path)
     columns = list(columns) if columns is not None else None
     try:
         if survey_text_columns is not None:
             return _read_survey(path, list(survey_text_columns), columns)
         df = _read(path, table, version, columns)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise TableReadError(f"{path}: cannot read it as a {table} table: {exc}") from exc
-    return _with_string_codes(df, table, version)
+        return _with_string_codes(df, table, version)
+    except _READ_ERRORS as exc:
+        raise TableReadError(
+            f"{path}: cannot read it as a {table} table: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def iter_table_chunks(
@@ -374,8 +445,28 @@ def iter_table_chunks(
     version: str = DEFAULT_VERSION,
     columns: Sequence[str] | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """Read a large table in chunks of at most ``chunksize`` rows (same dtypes as read_table)."""
+    """Read a large table in chunks of at most ``chunksize`` rows (same dtypes as read_table).
+
+    Raises
+    ------
+    TableReadError
+        The file is missing, empty, corrupt or has a repeated column name (names the file).
+    """
     path = Path(path)
+    check_header(path)
+    try:
+        yield from _chunks(path, table, chunksize, version, columns)
+    except TableReadError:
+        raise
+    except _READ_ERRORS as exc:
+        raise TableReadError(
+            f"{path}: cannot read it as a {table} table: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _chunks(
+    path: Path, table: str, chunksize: int, version: str, columns
+) -> Iterator[pd.DataFrame]:
     suffix = _check_suffix(path)
     columns = list(columns) if columns is not None else None
     if suffix == ".csv":

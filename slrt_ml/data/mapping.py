@@ -1,7 +1,8 @@
 """Bring your own household table: a YAML mapping says which column plays which role.
 
 A mapping (``configs/datasets/*.yaml``) names the household id, the area/cluster, the
-weight (household size), the poor label and/or welfare, the reference system's score or
+``weight`` (persons per household, for person-weighted comparisons), the
+``survey_weight`` (the survey's expansion factor: models train with it), the poor label and/or welfare, the reference system's score or
 flag (or asks for a fitted PMT scorecard), the group slices, and which columns are
 numeric, categorical or binary features. This module only reads the YAML into a typed
 :class:`DatasetMapping` and checks it; :mod:`slrt_ml.data.mapped_table` reads and types the
@@ -104,7 +105,8 @@ class DatasetMapping:
     poverty_line: float | str | None = None  # a number or a column
     cluster: str | None = None  # None: every household is its own cluster
     areas: dict[str, str] = field(default_factory=dict)  # KDKAB / KDKEC -> column
-    weight: str | None = None  # persons per household; None: 1
+    weight: str | None = None  # persons per household (compare --weight person); None: 1
+    survey_weight: str | None = None  # the survey's expansion factor (training weights); None: 1
     slices: dict[str, str] = field(default_factory=dict)  # slice name -> column
     recode: dict[str, dict[str, Any]] = field(default_factory=dict)  # column -> {text: value}
     reference: ReferenceSpec = field(default_factory=ReferenceSpec)
@@ -125,6 +127,7 @@ class DatasetMapping:
             "welfare": self.welfare,
             "cluster": self.cluster,
             "weight": self.weight,
+            "survey_weight": self.survey_weight,
             "reference.score": self.reference.score,
             "reference.selected": self.reference.selected,
         }
@@ -204,12 +207,13 @@ def _check_roles(mapping: DatasetMapping) -> None:
     bad_areas = [k for k in mapping.areas if k not in AREA_LEVELS]
     if bad_areas:
         raise MappingError(f"{source}: unknown area level {bad_areas[0]!r}; use {AREA_LEVELS}")
-    outcome = {mapping.label, mapping.welfare, mapping.reference.score, mapping.reference.selected}
+    outcome = {mapping.label, mapping.welfare, mapping.reference.score, mapping.reference.selected,
+               mapping.survey_weight}  # fmt: skip
     leaks = [c for c in mapping.features.columns if c in outcome or c == mapping.id]
     if leaks:
         raise MappingError(
-            f"{source}: feature columns {leaks} are the id, the label, the welfare or the "
-            "reference system's output; a model must not see them"
+            f"{source}: feature columns {leaks} are the id, the label, the welfare, the survey "
+            "weight or the reference system's output; a model must not see them"
         )
 
 
@@ -236,7 +240,7 @@ def mapping_from_dict(
         }
     if raw.get("table") is not None:
         raw["table"] = (base_dir or Path.cwd()) / str(raw["table"])
-    for key in ("id", "label", "welfare", "cluster", "weight"):
+    for key in ("id", "label", "welfare", "cluster", "weight", "survey_weight"):
         if raw.get(key) is not None:
             raw[key] = str(raw[key])
     mapping = DatasetMapping(**raw, source=source)

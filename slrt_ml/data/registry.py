@@ -42,6 +42,8 @@ _FILE_KINDS = {  # file-name prefix -> table kind (longest prefixes first)
     "areas": "areas",
 }
 _OPTIONAL_TABLES = ("areas", "siksng", "truth")
+_LINKED_TABLES = ("members", "siksng", "truth")  # their IDBDTs must be households
+_REQUIRED_PAIRS = (("households", "members"), ("prelist_households", "prelist_members"))
 
 
 def table_kind(path: str | os.PathLike[str]) -> str:
@@ -125,7 +127,7 @@ def validate_tables(
     out, problems = {}, []
     households = tables.get("households")
     for kind, df in tables.items():
-        extra = {"households": households} if kind == "members" else {}
+        extra = {"households": households} if kind in _LINKED_TABLES else {}
         try:
             out[kind] = validate_table(
                 df, kind, file=files.get(kind, kind), version=version, **extra
@@ -239,22 +241,64 @@ def _known(path: Path) -> bool:
 
 
 def _partner(path: Path, files: list[Path]) -> Path | None:
-    """The household file that goes with a member file (same folder, same prefix)."""
-    wanted = path.name.lower().replace("members", "households", 1)
-    return next((f for f in files if f.parent == path.parent and f.name.lower() == wanted), None)
+    """The household file that goes with a member, siksng or truth file (same folder)."""
+    name = path.name.lower()
+    prefix = "prelist_households" if name.startswith("prelist_") else "households"
+    if "members" in name:
+        wanted = name.replace("members", "households", 1)
+        same = next(
+            (f for f in files if f.parent == path.parent and f.name.lower() == wanted), None
+        )
+        if same is not None:
+            return same
+    beside = [f for f in files if f.parent == path.parent and Path(f.name.lower()).stem == prefix]
+    return beside[0] if len(beside) == 1 else None
+
+
+def _unreadable(path: Path, kind: str, err: Exception) -> FileReport:
+    problem = Problem(str(path), "(file)", "readable table file", 0, [],
+                      f"{err}; export the table again as UTF-8 CSV, Parquet or .xlsx")  # fmt: skip
+    return FileReport(path, kind, 0, [problem])
 
 
 def _report(path: Path, files: list[Path], version: str) -> FileReport:
     kind = table_kind(path)
-    df = read_table(path, kind, version=version)
-    extra = {}
-    if kind == "members" and (partner := _partner(path, files)) is not None:
-        extra["households"] = read_table(partner, "households", version=version)
+    try:
+        df = read_table(path, kind, version=version)
+        extra = {}
+        if kind in _LINKED_TABLES and (partner := _partner(path, files)) is not None:
+            extra["households"] = read_table(partner, "households", version=version)
+    except TableReadError as err:
+        return _unreadable(path, kind, err)
     try:
         validate_table(df, kind, file=path.name, version=version, **extra)
     except SchemaError as exc:
         return FileReport(path, kind, len(df), exc.problems)
     return FileReport(path, kind, len(df))
+
+
+def _folder_reports(folder: Path) -> list[FileReport]:
+    """Folder-level problems: a required table missing, one table in two formats."""
+    reports = []
+    stems: dict[str, list[Path]] = {}
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() in TABLE_SUFFIXES and _known(p):
+            stems.setdefault(p.stem.lower(), []).append(p)
+    for stem, paths in stems.items():
+        if len(paths) > 1:
+            names = ", ".join(p.name for p in paths)
+            problem = Problem(str(folder), stem, "one file per table", len(paths), [],
+                              f"{folder} holds {names}: keep one format of the {stem} table")  # fmt: skip
+            reports.append(FileReport(paths[0], table_kind(paths[0]), 0, [problem]))
+    for pair in _REQUIRED_PAIRS:
+        present = [name for name in pair if name in stems]
+        for name in pair:
+            if present and name not in stems:
+                problem = Problem(str(folder), name, "required table", 0, [],
+                                  f"{folder} has {present[0]} but no {name}.parquet/.csv/.xlsx; "
+                                  "add the table")  # fmt: skip
+                reports.append(FileReport(folder / name, table_kind(name), 0, [problem]))
+    return reports
 
 
 def validate_paths(
@@ -265,7 +309,10 @@ def validate_paths(
     The table kind comes from the file name (``households*``, ``members*``, ``siksng*``,
     ``truth*``, ``areas*``, ``prelist_households*``, ``prelist_members*``). A member file
     is also checked against the household file beside it when that file is among ``paths``
-    (or in the same folder given).
+    (or in the same folder given); siksng and truth files likewise. A folder also fails
+    when it lacks households or members (prelist_households or prelist_members) while
+    holding the other, or holds one table in two formats. A file that cannot be read is
+    reported as a problem of that file.
 
     Raises
     ------
@@ -275,4 +322,7 @@ def validate_paths(
     files = _table_files(paths)
     if not files:
         raise TableReadError(f"no table files found in {', '.join(map(str, paths))}")
-    return [_report(path, files, version) for path in files]
+    folders = [_folder_reports(Path(p)) for p in paths if Path(p).is_dir()]
+    return [r for found in folders for r in found] + [
+        _report(path, files, version) for path in files
+    ]

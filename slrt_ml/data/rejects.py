@@ -22,7 +22,9 @@ from slrt_ml.data.rules import (
 )
 from slrt_ml.data.schema import SchemaError, coerced_table, missing_column_problems
 
-__all__ = ["household_rejects"]
+__all__ = ["ORPHAN_REASON", "household_rejects", "household_row_reasons"]
+
+ORPHAN_REASON = "members without a household record"
 
 
 def _reasons(findings: list[Finding]) -> dict[int, list[str]]:
@@ -36,21 +38,17 @@ def _reasons(findings: list[Finding]) -> dict[int, list[str]]:
     return reasons
 
 
-def household_rejects(
+def household_row_reasons(
     households: pd.DataFrame, members: pd.DataFrame, *, version: str = DEFAULT_VERSION
-) -> pd.DataFrame:
-    """Households that cannot be scored, one row each with a readable reason.
-
-    Batch scoring keeps every valid household and rejects the rest, so a broken row never
-    stops a run and never disappears silently. Rows of ``households`` come first, in file
-    order, one per rejected row (both copies of a duplicated IDBDT; ``<NA>`` for a blank
-    one); then the IDBDTs of member rows without a household record.
+) -> tuple[pd.Series, pd.Series]:
+    """Why each household row cannot be scored, and member IDBDTs without a household.
 
     Returns
     -------
-    DataFrame
-        ``[IDBDT, reason]`` as strings (several reasons joined by "; "); empty when every
-        household can be scored.
+    (Series, Series)
+        One reason per row of ``households``, by position (``<NA>`` when the row can be
+        scored; several reasons joined by "; "), and the distinct IDBDTs of member rows
+        without a household record (orphans: not input households).
 
     Raises
     ------
@@ -72,10 +70,41 @@ def household_rejects(
     ids = hh["IDBDT"]
     for row in np.flatnonzero(ids.isin(list(by_id)).to_numpy(dtype=bool, na_value=False)):
         reasons.setdefault(int(row), []).extend(by_id[ids.iloc[row]])
-    rows = [(ids.iloc[row], "; ".join(reasons[row])) for row in sorted(reasons)]
+    joined = pd.Series(pd.NA, index=range(len(hh)), dtype="string")
+    for row, found in reasons.items():
+        joined.iloc[row] = "; ".join(dict.fromkeys(found))
     orphans = mem["IDBDT"][mem["IDBDT"].notna().to_numpy() & ~isin_strings(mem["IDBDT"], ids)]
-    rows += [(key, "members without a household record") for key in orphans.unique()]
-    return pd.DataFrame(rows, columns=["IDBDT", "reason"]).astype("string")
+    return joined, pd.Series(orphans.unique(), dtype="string", name="IDBDT")
+
+
+def household_rejects(
+    households: pd.DataFrame, members: pd.DataFrame, *, version: str = DEFAULT_VERSION
+) -> pd.DataFrame:
+    """Households that cannot be scored, one row each with a readable reason.
+
+    Batch scoring keeps every valid household and rejects the rest, so a broken row never
+    stops a run and never disappears silently. Rows of ``households`` come first, in file
+    order, exactly one per rejected row (both copies of a duplicated IDBDT; ``<NA>`` for a
+    blank one; several reasons joined by "; "); then the IDBDTs of member rows without a
+    household record (reason ``members without a household record``).
+
+    Returns
+    -------
+    DataFrame
+        ``[IDBDT, reason]`` as strings; empty when every household can be scored.
+
+    Raises
+    ------
+    SchemaError
+        A required column is missing (not row-level: no household can be scored).
+    """
+    reasons, orphans = household_row_reasons(households, members, version=version)
+    bad = reasons.notna().to_numpy()
+    ids = households["IDBDT"].astype("string").reset_index(drop=True)
+    ids = ids.mask(ids.str.strip() == "")
+    rows = pd.DataFrame({"IDBDT": ids[bad].to_numpy(), "reason": reasons[bad].to_numpy()})
+    extra = pd.DataFrame({"IDBDT": orphans.to_numpy(), "reason": ORPHAN_REASON})
+    return pd.concat([rows, extra], ignore_index=True).astype("string")
 
 
 def _member_reasons(mem: pd.DataFrame, findings: list[Finding]) -> dict[str, list[str]]:

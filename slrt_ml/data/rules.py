@@ -21,6 +21,7 @@ import pandas as pd
 from slrt_ml.data.codebook import AREA_CODE_WIDTHS, ColumnSpec
 
 __all__ = [
+    "ID_PATTERN",
     "STRING_KINDS",
     "Finding",
     "coerce",
@@ -34,7 +35,14 @@ __all__ = [
 STRING_KINDS = frozenset({"id", "area", "code", "yes_no", "nik", "text"})
 """Codebook column kinds held as pandas ``string`` (codes, ids, area codes, NIK, text)."""
 
-_PERIOD = r"^\d{4}-(0[1-9]|1[0-2])\Z"
+_PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])\Z"
+
+ID_PATTERN = r"^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,39}\Z"
+"""An id (IDBDT): 1-40 ASCII letters, digits, ``_``, ``.`` or ``-``, not starting with ``-``.
+
+So an id never starts with ``=``, ``+``, ``-`` or ``@`` (a spreadsheet formula) and never
+holds a space, a tab, a quote or a non-ASCII character.
+"""
 
 
 @dataclass
@@ -61,14 +69,17 @@ def _as_string(values: pd.Series, spec: ColumnSpec) -> pd.Series:
 def _as_number(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, Finding | None]:
     numbers = pd.to_numeric(values, errors="coerce")
     numbers = numbers.astype("Float64") if spec.kind == "measure" else numbers
+    as_float = numbers.to_numpy(dtype=float, na_value=np.nan)
     broken = numbers.isna().to_numpy() & values.notna().to_numpy()
+    broken |= np.isinf(as_float)  # "inf" parses as a number but is none
     if spec.kind != "measure":
-        frac = (numbers % 1).fillna(0).to_numpy(dtype=float, na_value=0.0) != 0
+        with np.errstate(invalid="ignore"):
+            frac = np.nan_to_num(as_float % 1, nan=0.0) != 0
         broken |= frac
     if not broken.any():
         return numbers, None
     rows = np.flatnonzero(broken)
-    word = "a number" if spec.kind == "measure" else "a whole number"
+    word = "a finite number" if spec.kind == "measure" else "a finite whole number"
     finding = Finding(
         spec.name,
         "number" if spec.kind == "measure" else "whole number",
@@ -136,20 +147,30 @@ def _column_checks(spec: ColumnSpec, version: str) -> list[tuple[object, str, st
         width = spec.width or AREA_CODE_WIDTHS[name]
         return [
             (
-                pa.Check.str_matches(rf"^\d{{{width}}}\Z"),
+                pa.Check.str_matches(rf"^[0-9]{{{width}}}\Z"),  # ASCII digits only
                 "area code format",
                 f"{name} must be a {width}-digit zero-padded string such as "
-                f"{'7'.zfill(width)!r}; a value like '73.1' or '7' means the column was read "
-                "as a number: export it as text (codes are never repaired automatically)",
+                f"{'7'.zfill(width)!r} (ASCII digits 0-9 only); a value like '73.1' or '7' "
+                "means the column was read as a number: export it as text (codes are never "
+                "repaired automatically)",
             )
         ]
     if spec.kind == "nik":
         return [
             (
-                pa.Check.str_matches(r"^\d{16}\Z"),
+                pa.Check.str_matches(r"^[0-9]{16}\Z"),
                 "NIK format",
                 "NIK must be a 16-digit string; export it as text (spreadsheets turn it "
                 "into 7.37e+15) and correct mistyped numbers",
+            )
+        ]
+    if spec.kind == "id":
+        return [
+            (
+                pa.Check.str_matches(ID_PATTERN),
+                "id format",
+                f"{name} must be 1-40 characters of A-Z a-z 0-9 _ . - and not start with "
+                "= + - @ (no spaces, quotes or formulas); export the id as text",
             )
         ]
     if spec.kind == "flag":
@@ -220,7 +241,7 @@ def _nik_findings(members: pd.DataFrame) -> list[Finding]:
     if not {"NIK", "Jnskel"} <= set(members.columns):
         return []
     nik = members["NIK"]
-    well_formed = nik.str.fullmatch(r"\d{16}").fillna(False).to_numpy(dtype=bool)
+    well_formed = nik.str.fullmatch(r"[0-9]{16}").fillna(False).to_numpy(dtype=bool)
     day, month = _nik_day_month(nik, well_formed)
     day_ok = ((day >= 1) & (day <= 31)) | ((day >= 41) & (day <= 71))
     bad_date = well_formed & ~(day_ok & (month >= 1) & (month <= 12))
@@ -393,10 +414,34 @@ def table_findings(
     """
     unique_id = kind in {"households", "siksng", "truth"}
     findings = _pandera_findings(frame, specs, version, unique_id)
+    if kind == "truth":
+        findings += _survey_weight_findings(frame)
     if kind == "members":
         findings += _nik_findings(frame) + _member_line_findings(frame)
         findings += _head_findings(frame, None) if households is None else []
     return findings
+
+
+def _survey_weight_findings(truth: pd.DataFrame) -> list[Finding]:
+    """Surveyed rows (``in_survey == 1``) need a positive ``survey_weight``."""
+    if "in_survey" not in truth.columns:
+        return []
+    weight = (
+        pd.to_numeric(truth["survey_weight"], errors="coerce")
+        if "survey_weight" in truth.columns
+        else pd.Series(np.nan, index=truth.index)
+    )
+    bad = ((truth["in_survey"] == 1).fillna(False) & ~(weight > 0).fillna(False)).to_numpy(bool)
+    return [
+        Finding(
+            "survey_weight",
+            "survey weight > 0",
+            np.flatnonzero(bad),
+            weight[bad],
+            "every household with in_survey = 1 needs survey_weight > 0 (households it "
+            "represents); add the column or fix the weight",
+        )
+    ]
 
 
 def household_side_findings(members: pd.DataFrame, households: pd.DataFrame) -> list[Finding]:

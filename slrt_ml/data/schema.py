@@ -178,8 +178,8 @@ def _problems(findings, frame, kind, file, specs) -> list[Problem]:
 def missing_column_problems(
     df: pd.DataFrame, specs: Mapping[str, ColumnSpec], file: str, version: str
 ) -> list[Problem]:
-    """One ``required column`` problem per column of ``specs`` that ``df`` lacks."""
-    missing = [name for name in specs if name not in df.columns]
+    """One ``required column`` problem per non-optional column of ``specs`` that ``df`` lacks."""
+    missing = [name for name, spec in specs.items() if name not in df.columns and not spec.optional]
     return [
         Problem(
             file,
@@ -244,19 +244,29 @@ def validate_table(
     """Validate one table of ``kind`` (households, members, areas, siksng, truth).
 
     Returns a copy with canonical dtypes and a fresh RangeIndex; raises :class:`SchemaError`
-    listing every problem. ``households`` (members only) adds the cross-table rules.
+    listing every problem. ``households`` adds the cross-table rules: for members, siksng
+    and truth every IDBDT must be a household; for members also one head per household and
+    ``Jumlah_ART`` = member rows.
     """
     file = file or kind
     specs, frame, findings = coerced_table(df, kind, version)
     missing = missing_column_problems(frame, specs, file, version)
     findings = without_repeats(findings + table_findings(frame, kind, specs, version, households))
     problems = missing + _problems(findings, frame, kind, file, specs)
-    if households is not None and "IDBDT" in frame.columns:
+    if households is not None and "IDBDT" in frame.columns and "IDBDT" in households.columns:
         hh_specs, hh_frame, _ = coerced_table(households, "households", version)
-        problems += _problems(orphan_findings(frame, hh_frame), frame, kind, file, specs)
-        problems += _problems(
-            household_side_findings(frame, hh_frame), hh_frame, "households", file, hh_specs
-        )
+        linked = orphan_findings(frame, hh_frame)
+        if kind != "members":
+            for f in linked:
+                f.hint = (
+                    f"every IDBDT of the {kind} table must be in the household file; "
+                    "add the household or remove the row"
+                )
+        problems += _problems(linked, frame, kind, file, specs)
+        if kind == "members":
+            problems += _problems(
+                household_side_findings(frame, hh_frame), hh_frame, "households", file, hh_specs
+            )
     if problems:
         raise SchemaError(problems)
     return canonical_dtypes(frame, specs)

@@ -51,6 +51,7 @@ __all__ = [
     "replicate_ranking",
     "ranking_replicate_count",
     "comparison_table",
+    "bootstrap_draws",
     "RANKING_BUDGET",
     "MIN_RANKING_REPLICATES",
 ]
@@ -137,8 +138,9 @@ def replicate_confusion(data: Systems, draws: np.ndarray, *, reselect: bool = Tr
             continue
         ranked = RankedList.from_scores(data.scores[name], data.eligible, data.area, data.tie)
         tp, chosen = reselected_counts(
-            ranked, draws, codes, quota, data.target, data.weights, data.eligible, data.area
-        )
+            ranked, draws, codes, quota, data.target, data.weights, data.eligible, data.area,
+            data.unit_weight,
+        )  # fmt: skip
         target_total = totals[:, s, 0] + totals[:, s, 1]
         everyone = totals[:, s].sum(axis=1)
         totals[:, s] = np.column_stack(
@@ -179,19 +181,34 @@ def _selection_metrics(counts: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def comparison_table(data: Systems, bootstrap: int, rng: np.random.Generator) -> pd.DataFrame:
-    """``system, metric, estimate, ci_low, ci_high`` for every system, and each model's
-    difference from the reference (``<metric>_diff_vs_<reference>``, model minus reference).
-
-    Point estimates come from the full data; ``bootstrap`` replicates (0: none, intervals
-    ``nan``) give 95% percentile intervals from one paired draw of desa.
-    """
-    names = list(data.scores)
+def bootstrap_draws(data: Systems, bootstrap: int, rng: np.random.Generator) -> np.ndarray:
+    """(bootstrap x desa) multiplicities of one paired draw (empty for ``bootstrap=0``)."""
     if bootstrap and data.cluster is None:
         raise ValueError(
             "the bootstrap needs the desa (cluster) of every household; pass the frame"
         )
     _, n_clusters = _codes(data)
+    if not bootstrap:
+        return np.zeros((0, n_clusters), np.int64)
+    return cluster_multiplicities(n_clusters, bootstrap, rng)
+
+
+def comparison_table(
+    data: Systems, bootstrap: int, rng: np.random.Generator, draws: np.ndarray | None = None
+) -> pd.DataFrame:
+    """``system, metric, estimate, ci_low, ci_high`` for every system, each model's
+    difference from the reference (``<metric>_diff_vs_<reference>``, model minus reference)
+    and, with two models or more, each model's exclusion-error difference from the best
+    model (``exclusion_error_diff_vs_best``, model minus the model with the lowest point
+    estimate; the champion rule reads it).
+
+    Point estimates come from the full data; ``bootstrap`` replicates (0: none, intervals
+    ``nan``) give 95% percentile intervals from one paired draw of desa (``draws``, from
+    :func:`bootstrap_draws`, or drawn here from ``rng``).
+    """
+    names = list(data.scores)
+    if draws is None:
+        draws = bootstrap_draws(data, bootstrap, rng)
     point = _selection_metrics(_per_cluster_counts(data).sum(axis=0))
     for metric, function in RANKING_METRICS.items():
         truth = data.welfare if metric == "spearman_welfare" else data.target
@@ -199,12 +216,34 @@ def comparison_table(data: Systems, bootstrap: int, rng: np.random.Generator) ->
             [function(truth, data.scores[n], sample_weight=data.weights) for n in names]
         )
     replicates = None
-    if bootstrap:
-        draws = cluster_multiplicities(n_clusters, bootstrap, rng)
+    if len(draws):
         replicates = _selection_metrics(replicate_confusion(data, draws))
-        ranked = ranking_replicate_count(bootstrap, len(data.ids))
+        ranked = ranking_replicate_count(len(draws), len(data.ids))
         replicates.update(replicate_ranking(data, draws[:ranked]))
-    return _table_rows(names, point, replicates, data.reference)
+    table = _table_rows(names, point, replicates, data.reference)
+    return pd.concat([table, _best_rows(data, names, point, replicates)], ignore_index=True)
+
+
+def _best_rows(
+    data: Systems, names: list[str], point: dict, replicates: dict | None
+) -> pd.DataFrame:
+    """``exclusion_error_diff_vs_best`` of every model but the best (paired intervals)."""
+    models = [i for i, n in enumerate(names) if n not in data.given]
+    errors = point["exclusion_error"]
+    rows = []
+    known = data.reference in names  # without the reference, no system is known as a model
+    if known and len(models) >= 2 and not np.isnan(errors[models]).all():
+        best = min(models, key=lambda i: (np.nan_to_num(errors[i], nan=np.inf), names[i]))
+        for i in models:
+            if i == best:
+                continue
+            low = high = np.nan
+            if replicates is not None:
+                draws = replicates["exclusion_error"][:, i] - replicates["exclusion_error"][:, best]
+                low, high = (float(v) for v in percentile_interval(draws))
+            rows.append((names[i], "exclusion_error_diff_vs_best", float(errors[i] - errors[best]),
+                         low, high))  # fmt: skip
+    return pd.DataFrame(rows, columns=["system", "metric", "estimate", "ci_low", "ci_high"])
 
 
 def _table_rows(

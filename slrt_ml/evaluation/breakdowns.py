@@ -42,8 +42,11 @@ def default_slices(frame: pd.DataFrame) -> list[str]:
 
 
 def selections_long(data: Systems) -> pd.DataFrame:
-    """One row per system and household: ``IDBDT, system, score, eligible, selected, target``."""
+    """One row per system and household: ``IDBDT, system, score, eligible, selected, target,
+    survey_weight, view`` (the view's survey weight: 1 in the population view)."""
     ids = pd.array(data.ids, dtype="string")  # once: converting strings is the slow part
+    survey = np.ones(len(data.ids)) if data.survey is None else data.survey
+    view = pd.array(np.full(len(data.ids), data.view), dtype="string")
     pieces = [
         pd.DataFrame(
             {
@@ -53,6 +56,8 @@ def selections_long(data: Systems) -> pd.DataFrame:
                 "eligible": data.eligible.astype(np.int8),
                 "selected": data.selected[name].astype(np.int8),
                 "target": data.target.astype(np.int8),
+                "survey_weight": survey,
+                "view": view,
             }
         )
         for name in data.scores

@@ -36,8 +36,9 @@ import numpy as np
 import pandas as pd
 
 from slrt_ml.evaluation import breakdowns as _breakdowns
-from slrt_ml.evaluation.bootstrap import comparison_table
+from slrt_ml.evaluation.bootstrap import bootstrap_draws, comparison_table
 from slrt_ml.evaluation.breakdowns import SLICE_COLUMNS, default_slices
+from slrt_ml.evaluation.group_gaps import group_gap_tables, slicings
 from slrt_ml.evaluation.metrics import (
     RANKING_METRICS,
     SELECTION_METRICS,
@@ -60,7 +61,13 @@ from slrt_ml.evaluation.metrics import (
     spearman_welfare,
     targeting_differential,
 )
-from slrt_ml.evaluation.systems import systems_from_frame, systems_from_selections
+from slrt_ml.evaluation.systems import (
+    VIEWS,
+    available_views,
+    systems_from_frame,
+    systems_from_selections,
+)
+from slrt_ml.targeting.selection import Quota, parse_quota
 
 __all__ = [
     "ConfusionCounts",
@@ -88,6 +95,8 @@ __all__ = [
     "SLICE_COLUMNS",
     "Comparison",
     "compare",
+    "VIEWS",
+    "available_views",
     "default_slices",
     "compare_systems",
     "metrics_from_selections",
@@ -114,8 +123,18 @@ class Comparison:
       ``*_diff_vs_<reference>``)
     - ``curves``: ``system, share, selected, exclusion_error, inclusion_error``
     - ``slices``: ``system, slice, group, households, target, selected, exclusion_error, inclusion_error``
-    - ``slice_gaps``: ``system, slice, metric, gap, highest, lowest``
+    - ``slice_gaps``: ``system, slice, metric, gap, ci_low, ci_high, highest, lowest, null,
+      null_high, p_value`` (:mod:`slrt_ml.evaluation.group_gaps`)
+    - ``slice_table``: ``slices.csv``: ``slicing, group, system, metric, estimate, ci_low,
+      ci_high, n`` plus ``view``
     - ``agreement``: ``system, change (kept|dropped|added), households, target, non_target``
+
+    ``view`` says which households and weights it measures (``survey`` or ``population``,
+    :data:`VIEWS`); ``other_views`` holds the comparison in the other views (the
+    population view of synthetic data with a survey sample), and :meth:`long_table` /
+    :meth:`long_slice_table` stack every view for ``comparison.csv`` and ``slices.csv``.
+    ``gap_decomposition`` is the generator's decomposition of the reference's error
+    (``[{"step", "exclusion_error"}]``), when the data has one.
     """
 
     selections: pd.DataFrame
@@ -130,6 +149,24 @@ class Comparison:
     weight: str = "household"
     bootstrap: int = 0
     reference: str = SIKSNG
+    slice_table: pd.DataFrame | None = None
+    view: str = "population"
+    quota_rule: Quota | None = None
+    other_views: list[Comparison] | None = None
+    gap_decomposition: list[dict] | None = None
+
+    def views(self) -> list[Comparison]:
+        """This comparison and its other views, default view first."""
+        return [self, *(self.other_views or [])]
+
+    def long_table(self) -> pd.DataFrame:
+        """``comparison.csv``: the tables of every view, default view first."""
+        return pd.concat([c.table for c in self.views()], ignore_index=True)
+
+    def long_slice_table(self) -> pd.DataFrame:
+        """``slices.csv``: the slice tables of every view, default view first."""
+        tables = [c.slice_table for c in self.views() if c.slice_table is not None]
+        return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
     def estimate(self, system: str, metric: str) -> float:
         """One point estimate from ``table``."""
@@ -179,13 +216,14 @@ def compare(
     frame: pd.DataFrame,
     systems: Sequence[str],
     *,
-    quota: str | int | float = "siksng",
+    quota: str | int | float | Quota = "siksng",
     by: str | None = None,
     bootstrap: int = 1000,
     seed: int | np.random.Generator = 0,
     weight: str = "household",
     reference: str = SIKSNG,
     slices: Sequence[str] | None = None,
+    views: Sequence[str] | None = None,
 ) -> Comparison:
     """Select each model's list at the reference's coverage and compare every system with intervals.
 
@@ -193,37 +231,63 @@ def compare(
     ----------
     frame : the targeting frame (one row per household).
     systems : model score columns (higher = poorer).
-    quota : ``"siksng"``, ``"reference"`` or the reference's name (as many as the
-        reference selected), a count, or a share of the eligible households.
+    quota : anything :func:`slrt_ml.targeting.selection.parse_quota` reads:
+        ``"siksng"``, ``"reference"`` or the reference's name (as much as the reference
+        selected), a count, a share of the eligible households, or ``"<unit>:<amount>"``
+        with unit ``households``, ``persons`` (``persons`` column) or ``budget`` (Rupiah:
+        the ``pkh_benefit`` of the selected), e.g. ``"persons:0.2"``, ``"budget:siksng"``.
+        Equal coverage means equal in that unit; households are taken in score order
+        while the cumulative amount fits.
     by : ``None`` (one national ranking), ``"KDKEC"`` or ``"KDDESA"`` (rank within each
         area at its own quota).
     bootstrap : replicates of the paired desa bootstrap (0: point estimates only). Each
-        replicate re-applies the quota rule and re-selects every model's list (see
-        :mod:`slrt_ml.evaluation.reselection`: the reference's count on the resample, or,
-        for a count or share, the same coverage rate of the resample's eligible
-        households); the reference's list stays as given.
+        replicate re-applies the quota rule in its unit and re-selects every model's list
+        (see :mod:`slrt_ml.evaluation.reselection`); the reference's list stays as given.
     seed : int or ``numpy.random.Generator``.
-    weight : ``"household"`` or ``"person"`` (``persons`` column); quotas count households,
-        errors use the weights.
+    weight : ``"household"`` or ``"person"`` (``persons`` column): the metrics' weights
+        (times the survey weight in the survey view).
     reference : the existing system every model is compared with; the frame holds its
         list and ranking as ``<reference>_selected`` and ``<reference>_score``
         (``"siksng"`` for a PBDT registry, e.g. ``"pmt_scorecard"`` for a mapped table).
-    slices : the columns to break exclusion and inclusion error down by (default
-        :func:`default_slices`).
+    slices : the columns to break errors down by (default :func:`default_slices`);
+        columns with fewer than two groups (not mapped) are left out.
+    views : the views to report, default first (default :func:`available_views`: the
+        ``survey`` view when the frame has a survey sample, and the ``population`` view
+        of every household when their truth is known).
 
     Returns
     -------
     Comparison
-        Ties break by ``IDBDT`` ascending, so row order does not change any result.
+        Of the first view, with the others in ``other_views``. Ties break by ``IDBDT``
+        ascending, so row order does not change any result.
     """
     slices = default_slices(frame) if slices is None else list(slices)
     _check_frame(frame, systems, weight, reference, slices)
-    quota = "siksng" if quota in (*_REFERENCE_QUOTAS, reference) else quota
+    rule = parse_quota(quota, reference_names=(reference,))
+    views = available_views(frame) if views is None else list(views)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    results = [
+        _compare_view(frame, list(systems), rule, by, bootstrap, rng, weight, reference, slices, v)
+        for v in views
+    ]
+    results[0].other_views = results[1:]
+    return results[0]
+
+
+def _compare_view(
+    frame: pd.DataFrame, systems: list[str], rule: Quota, by: str | None, bootstrap: int,
+    rng: np.random.Generator, weight: str, reference: str, slices: list[str], view: str,
+) -> Comparison:  # fmt: skip
     data = systems_from_frame(
-        frame, list(systems), quota, _area_column(frame, by), weight, reference
+        frame, systems, rule, _area_column(frame, by), weight, reference, view
     )
-    table = comparison_table(data, bootstrap, np.random.default_rng(seed))
-    slice_rows, slice_gaps = _breakdowns.slices(frame, data, slices)
+    rows = frame if view == "population" else frame[frame["labelled"].fillna(0).astype(bool)]
+    rows = rows.reset_index(drop=True)
+    draws = bootstrap_draws(data, bootstrap, rng)
+    table = comparison_table(data, bootstrap, rng, draws=draws).assign(view=view)
+    mapped = [p.name for p in slicings(rows, slices)]
+    slice_rows, _ = _breakdowns.slices(rows, data, mapped)
+    slice_table, slice_gaps = group_gap_tables(rows, data, mapped, draws, rng)
     return Comparison(
         selections=_breakdowns.selections_long(data),
         table=table,
@@ -237,6 +301,9 @@ def compare(
         weight=weight,
         bootstrap=bootstrap,
         reference=reference,
+        slice_table=slice_table.assign(view=view),
+        view=view,
+        quota_rule=rule,
     )
 
 
@@ -251,7 +318,8 @@ def compare_systems(
     quota: str | int | float = "siksng",
     by: str | None = None,
 ) -> pd.DataFrame:
-    """The comparison table (``system, metric, estimate, ci_low, ci_high``) from long selections.
+    """The comparison table (``system, metric, estimate, ci_low, ci_high, view``) from long
+    selections (household quotas, the population view: no survey weights).
 
     Parameters
     ----------
@@ -269,7 +337,8 @@ def compare_systems(
     """
     area_column = "cluster" if by == "KDDESA" else by
     data = systems_from_selections(selections, frame, weight, reference, quota, area_column)
-    return comparison_table(data, bootstrap, np.random.default_rng(seed))
+    table = comparison_table(data, bootstrap, np.random.default_rng(seed))
+    return table.assign(view="population")
 
 
 def metrics_from_selections(

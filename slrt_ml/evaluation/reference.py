@@ -34,7 +34,7 @@ def compare_with_reference(
     extra_slices
         Slice columns beyond the standard ones the frame has (e.g. ``data.extra["slices"]``).
     **options
-        Passed to ``compare`` (``quota``, ``by``, ``bootstrap``, ``seed``, ``weight``).
+        Passed to ``compare`` (``quota``, ``by``, ``bootstrap``, ``seed``, ``weight``, ``views``).
 
     Returns
     -------

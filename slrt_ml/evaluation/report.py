@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from slrt_ml.evaluation import report_sections as sections
+
 if TYPE_CHECKING:
     from rich.table import Table
 
@@ -132,34 +134,44 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+_UNIT_WORDS = {"households": "households", "persons": "persons", "budget": "Rupiah of pkh_benefit"}
+
+
 def _quota_text(comparison: Comparison) -> str:
     quota = comparison.quota
+    rule = comparison.quota_rule
+    unit = _UNIT_WORDS.get(rule.unit if rule is not None else "households", "households")
+    if rule is not None and rule.unit == "households" and comparison.view == "survey":
+        unit = "households (survey-weighted)"
     if isinstance(quota, pd.Series):
-        return f"{int(quota.sum()):,} households, split over {len(quota)} areas ({comparison.by})"
-    return f"{int(quota):,} households, one ranking"
+        return f"{float(quota.sum()):,.0f} {unit}, split over {len(quota)} areas ({comparison.by})"
+    return f"{float(quota):,.0f} {unit}, one ranking"
 
 
 def _intro(comparison: Comparison) -> list[str]:
+    ranking = "ranking metrics from the first 200 replicates at 20,000 households or more"
     return [
         f"Reference system: {_label(comparison)}. "
-        f"Quota: {_quota_text(comparison)}; weights: {comparison.weight}; "
-        f"bootstrap: {comparison.bootstrap} replicates resampling clusters (desa) "
-        "(95% percentile intervals; selections fixed; ranking metrics without intervals).",
+        f"Quota: {_quota_text(comparison)} (equal coverage in that unit); "
+        f"metric weights: {comparison.weight}"
+        f"{' x survey weight' if comparison.view == 'survey' else ''}; "
+        f"bootstrap: {comparison.bootstrap} replicates resampling clusters (desa); each "
+        f"replicate re-applies every model's selection rule ({ranking}); "
+        "95% percentile intervals.",
+        sections.views_text(comparison),
         "Denominators: " + "; ".join(f"{m} = {d}" for m, d in _DENOMINATORS.items()) + ".",
     ]
 
 
 def _gap_table(comparison: Comparison) -> pd.DataFrame:
-    gaps = comparison.slice_gaps
-    if gaps.empty:
-        return pd.DataFrame()
-    wanted = gaps[gaps["metric"] == "exclusion_error"]
-    return wanted.assign(
-        cell=[
-            f"{g:.3f} ({h} vs {lo})"
-            for g, h, lo in wanted[["gap", "highest", "lowest"]].itertuples(index=False)
-        ]
-    ).pivot(index="system", columns="slice", values="cell")
+    return sections.gap_null_table(comparison)
+
+
+def _other_views(comparison: Comparison) -> list[tuple[str, pd.DataFrame]]:
+    return [
+        (f"{other.view.capitalize()} view: errors at equal coverage", summary_table(other))
+        for other in comparison.views()[1:]
+    ]
 
 
 def _agreement_table(comparison: Comparison) -> pd.DataFrame:
@@ -204,9 +216,19 @@ def render_markdown(
             "",
             _markdown_table(summary_table(comparison, diff=True)),
         ]
+    champion = sections.champion_text(comparison)
+    if champion:
+        parts += ["", "## Champion", "", champion]
+    for heading, table in _other_views(comparison):
+        parts += ["", f"## {heading}", "", _markdown_table(table)]
     gaps = _gap_table(comparison)
     if not gaps.empty:
-        parts += ["", "## Largest exclusion-error gap between groups", "", _markdown_table(gaps)]
+        parts += ["", "## Largest exclusion-error gap between groups", "",
+                  sections.GAP_NULL_NOTE, "", _markdown_table(gaps)]  # fmt: skip
+    steps = sections.decomposition_table(comparison)
+    if not steps.empty:
+        parts += ["", f"## How {_label(comparison)}'s error is built", "",
+                  sections.decomposition_text(_label(comparison)), "", _markdown_table(steps)]  # fmt: skip
     if not comparison.agreement.empty:
         parts += [
             "",
@@ -237,9 +259,17 @@ def _coverage_figure(comparison: Comparison) -> str:
     for system, curve in comparison.curves.groupby("system", sort=False):
         is_reference = system == comparison.reference
         style = {"color": "black", "linewidth": 2.5} if is_reference else {}
-        label = _label(comparison) if is_reference else system
+        # the reference's curve re-cuts its ranking; its actual list is one point (below)
+        label = f"{_label(comparison)} ranking, re-cut" if is_reference else system
         for ax, metric in zip(axes, ("exclusion_error", "inclusion_error"), strict=True):
             ax.plot(curve["share"], curve[metric], marker="o", markersize=3, label=label, **style)
+    listed = comparison.selections[comparison.selections["system"] == comparison.reference]
+    if len(listed):
+        share = float(listed["selected"].mean())
+        for ax, metric in zip(axes, ("exclusion_error", "inclusion_error"), strict=True):
+            value = comparison.estimate(comparison.reference, metric)
+            ax.plot([share], [value], marker="*", markersize=14, color="red", linestyle="none",
+                    label=f"{_label(comparison)}'s actual list")  # fmt: skip
     for ax, metric in zip(axes, ("exclusion error", "inclusion error"), strict=True):
         ax.set(xlabel="share of households selected", ylabel=metric, ylim=(0, 1))
         ax.grid(alpha=0.3)
@@ -333,9 +363,30 @@ def render_html(comparison: Comparison, *, title: str | None = None, synthetic: 
             f"<h2>{esc(_difference_heading(comparison))}</h2>",
             _html_table(summary_table(comparison, diff=True)),
         ]
-    body += ["<h2>Coverage curves</h2>", _coverage_figure(comparison)]
+    champion = sections.champion_text(comparison)
+    if champion:
+        body += ["<h2>Champion</h2>", f"<p>{esc(champion)}</p>"]
+    for heading, table in _other_views(comparison):
+        body += [f"<h2>{esc(heading)}</h2>", _html_table(table)]
+    body += [
+        "<h2>Coverage curves</h2>",
+        f"<p class='note'>{esc(_label(comparison))}'s curve re-cuts its ranking at each share; "
+        "its actual list is the star.</p>",
+        _coverage_figure(comparison),
+    ]
     body += ["<h2>Household groups: exclusion error</h2>", _html_table(_slice_table(comparison))]
-    body += ["<h3>Largest gap between groups</h3>", _html_table(_gap_table(comparison))]
+    body += [
+        "<h3>Largest gap between groups</h3>",
+        f"<p class='note'>{esc(sections.GAP_NULL_NOTE)}</p>",
+        _html_table(_gap_table(comparison)),
+    ]
+    steps = sections.decomposition_table(comparison)
+    if not steps.empty:
+        body += [
+            f"<h2>How {esc(_label(comparison))}'s error is built</h2>",
+            f"<p>{esc(sections.decomposition_text(_label(comparison)))}</p>",
+            _html_table(steps),
+        ]
     kecamatan = _kecamatan_figure(comparison)
     if kecamatan:
         body += ["<h2>Exclusion error per kecamatan</h2>", kecamatan]

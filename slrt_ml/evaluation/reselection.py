@@ -21,6 +21,12 @@ How a replicate is measured (``m`` = how often a household's desa was drawn):
   cut-off contributes the fraction of its ``m`` copies that fits (a whole number of
   copies when the quota is a whole number, as with the reference quota). Copies of one
   household are identical, so their order does not matter.
+- **Units.** A quota in persons, Rupiah (``pkh_benefit``) or survey-weighted households
+  carries a ``unit_weight`` per household: the quota is recomputed in that unit (the
+  reference's listed weight, or the rate times the replicate's eligible weight) and the
+  cumulative *weight* of the copies along the order finds the cut-off; the household at
+  the cut-off contributes the whole number of its copies that fit (with every ``m = 1``
+  this is the full-data rule: take households while the cumulative weight fits).
 - A given list (the reference's) stays as given.
 
 With every ``m = 1`` a replicate reproduces the full-data selection exactly.
@@ -43,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["QuotaRule", "RankedList", "reselected_counts", "row_chunks"]
+__all__ = ["QuotaRule", "RankedList", "reselected_counts", "reselected_sums", "row_chunks"]
 
 #: Elements of one (replicates x households) work array; bounds memory (~32 MiB a piece).
 CHUNK_ELEMENTS = 4_000_000
@@ -81,19 +87,23 @@ class QuotaRule:
     reference_selected : the reference's list per household when the quota is "as many as
         the reference selected"; ``None`` for a rate rule.
     rate : per area, full-data quota / full-data eligible households (rate rule).
+    unit_weight : what each household counts against the quota (``None``: one).
     """
 
     area: np.ndarray | None
     n_areas: int
     reference_selected: np.ndarray | None = None
     rate: np.ndarray | None = None
+    unit_weight: np.ndarray | None = None
 
     @classmethod
     def from_reference(
-        cls, reference_selected: np.ndarray, area: np.ndarray | None = None, n_areas: int = 1
-    ) -> QuotaRule:
-        """Quota = the reference's selected count in the replicate (per area)."""
-        return cls(area, n_areas, reference_selected=np.asarray(reference_selected, bool))
+        cls, reference_selected: np.ndarray, area: np.ndarray | None = None, n_areas: int = 1,
+        unit_weight: np.ndarray | None = None,
+    ) -> QuotaRule:  # fmt: skip
+        """Quota = the reference's selected count (or weight) in the replicate (per area)."""
+        listed = np.asarray(reference_selected, bool)
+        return cls(area, n_areas, reference_selected=listed, unit_weight=unit_weight)
 
     @classmethod
     def from_rate(
@@ -101,6 +111,7 @@ class QuotaRule:
         quota: np.ndarray,
         eligible: np.ndarray,
         area: np.ndarray | None = None,
+        unit_weight: np.ndarray | None = None,
     ) -> QuotaRule:
         """Quota = the full data's coverage rate (``quota`` / eligible, per area) x the
         replicate's eligible households. ``quota`` is one count per area (area code order).
@@ -111,10 +122,15 @@ class QuotaRule:
         """
         quota = np.atleast_1d(np.asarray(quota, dtype=float))
         codes = np.zeros(len(eligible), np.int64) if area is None else area
-        base = np.bincount(codes, weights=np.asarray(eligible, float), minlength=len(quota))
+        mass = np.asarray(eligible, float) * (1.0 if unit_weight is None else unit_weight)
+        base = np.bincount(codes, weights=mass, minlength=len(quota))
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = np.where(base > 0, quota / np.where(base > 0, base, 1), 0.0)
-        return cls(area, len(quota), rate=rate)
+        return cls(area, len(quota), rate=rate, unit_weight=unit_weight)
+
+    def _mass(self, flags: np.ndarray) -> np.ndarray:
+        values = flags.astype(np.float64)
+        return values if self.unit_weight is None else values * self.unit_weight
 
     def replicate_quota(
         self, draws: np.ndarray, cluster: np.ndarray, eligible: np.ndarray
@@ -122,10 +138,10 @@ class QuotaRule:
         """(replicates x areas) quota on each replicate; ``draws`` are desa multiplicities."""
         area = np.zeros(len(cluster), np.int64) if self.area is None else self.area
         if self.reference_selected is not None:
-            listed = self.reference_selected.astype(np.float64)
+            listed = self._mass(self.reference_selected)
             return _area_sums(draws, cluster, area, self.n_areas, listed)
         rate = np.zeros(self.n_areas) if self.rate is None else self.rate
-        return _area_sums(draws, cluster, area, self.n_areas, eligible.astype(np.float64)) * rate
+        return _area_sums(draws, cluster, area, self.n_areas, self._mass(eligible)) * rate
 
 
 @dataclass(frozen=True)
@@ -166,10 +182,12 @@ def _area_thresholds(
     cluster: np.ndarray,
     area: np.ndarray,
     eligible: np.ndarray,
+    unit_weight: np.ndarray | None = None,
 ) -> np.ndarray:
     """Quota per area moved to the cumulative-count scale of the whole (area-sorted) order:
     the eligible households (with multiplicity) of the areas before it, plus its quota."""
-    per_area = _area_sums(draws, cluster, area, quota.shape[1], eligible.astype(np.float64))
+    mass = eligible.astype(np.float64) * (1.0 if unit_weight is None else unit_weight)
+    per_area = _area_sums(draws, cluster, area, quota.shape[1], mass)
     before = np.cumsum(per_area, axis=1) - per_area
     return before + np.minimum(quota, per_area)
 
@@ -183,6 +201,7 @@ def reselected_counts(
     weights: np.ndarray,
     eligible: np.ndarray | None = None,
     household_area: np.ndarray | None = None,
+    unit_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted (target selected, all selected) per replicate after re-selecting the list.
 
@@ -193,28 +212,54 @@ def reselected_counts(
     cluster : desa code per household.
     quota : (replicates x areas) quota from :meth:`QuotaRule.replicate_quota`.
     target, weights : per household; the counts are sums of ``weights`` (households or
-        persons) over selected copies, so the quota counts households and the errors use
-        the weights, as on the full data.
+        persons) over selected copies, so the quota counts households (or ``unit_weight``)
+        and the errors use the weights, as on the full data.
     eligible, household_area : per household; default all eligible, one area.
+    unit_weight : what each household counts against the quota (``None``: one).
 
     Returns two arrays of length ``replicates``.
+    """
+    columns = np.column_stack([weights * target, weights]).astype(np.float64)
+    sums = reselected_sums(
+        ranked, draws, cluster, quota, columns, eligible, household_area, unit_weight
+    )
+    return sums[:, 0], sums[:, 1]
+
+
+def reselected_sums(
+    ranked: RankedList,
+    draws: np.ndarray,
+    cluster: np.ndarray,
+    quota: np.ndarray,
+    columns: np.ndarray,
+    eligible: np.ndarray | None = None,
+    household_area: np.ndarray | None = None,
+    unit_weight: np.ndarray | None = None,
+) -> np.ndarray:
+    """(replicates x k) sums of the k per-household ``columns`` over the re-selected copies.
+
+    The general form of :func:`reselected_counts`: e.g. one column pair per household
+    group gives every group's selected counts on every replicate.
     """
     n = len(cluster)
     eligible = np.ones(n, bool) if eligible is None else eligible
     area = np.zeros(n, np.int64) if household_area is None else household_area
-    thresholds = _area_thresholds(quota, draws, cluster, area, eligible)
+    thresholds = _area_thresholds(quota, draws, cluster, area, eligible, unit_weight)
     position_cluster = cluster[ranked.order]
-    columns = np.column_stack([(weights * target)[ranked.order], weights[ranked.order]]).astype(
-        np.float64
-    )
-    out = np.empty((len(draws), 2))
+    ordered = np.asarray(columns, np.float64)[ranked.order]
+    unit = None if unit_weight is None else unit_weight[ranked.order].astype(np.float64)
+    safe = None if unit is None else np.where(unit > 0, unit, 1e-300)
+    out = np.empty((len(draws), ordered.shape[1]))
     for rows in row_chunks(len(draws), len(ranked.order)):
         copies = draws[rows][:, position_cluster].astype(np.float64)
-        before = np.cumsum(copies, axis=1)
-        before -= copies  # copies of the households ahead of each one
+        mass = copies if unit is None else copies * unit
+        before = np.cumsum(mass, axis=1)
+        before -= mass  # weight of the copies ahead of each household
         room = thresholds[rows][:, ranked.area] if quota.shape[1] > 1 else thresholds[rows]
         room = room - before
         np.clip(room, 0.0, None, out=room)
+        if unit is not None:  # whole copies that fit (with m = 1: the full-data rule)
+            room = np.floor(room / safe + 1e-9)
         np.minimum(room, copies, out=room)  # selected copies of each household
-        out[rows] = room @ columns
-    return out[:, 0], out[:, 1]
+        out[rows] = room @ ordered
+    return out

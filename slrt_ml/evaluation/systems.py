@@ -16,9 +16,23 @@ import numpy as np
 import pandas as pd
 
 from slrt_ml.evaluation.reselection import QuotaRule
-from slrt_ml.targeting.selection import quota_from, select_under_quota
+from slrt_ml.targeting.selection import parse_quota, quota_from, select_under_quota
 
-__all__ = ["Systems", "systems_from_frame", "systems_from_selections", "frame_weights"]
+__all__ = [
+    "VIEWS",
+    "Systems",
+    "available_views",
+    "frame_weights",
+    "systems_from_frame",
+    "systems_from_selections",
+    "unit_weights",
+    "view_rows",
+]
+
+#: The views a comparison can report: ``survey`` (the labelled rows weighted by
+#: ``survey_weight``: what a real study sees) and ``population`` (every household, unit
+#: survey weights: only when the truth of every household is known, i.e. synthetic data).
+VIEWS = ("survey", "population")
 
 
 @dataclass
@@ -44,6 +58,79 @@ class Systems:
     area: np.ndarray | None = None  # area codes when quotas are per area
     rule: QuotaRule | None = None
     given: tuple[str, ...] = field(default_factory=tuple)
+    unit_weight: np.ndarray | None = None  # what a household counts against the quota
+    view: str = "population"
+    survey: np.ndarray | None = None  # survey weight per household (None: ones)
+
+
+def _has_survey(frame: pd.DataFrame) -> bool:
+    if "labelled" not in frame.columns:
+        return False
+    labelled = frame["labelled"].fillna(0).to_numpy().astype(bool)
+    if not labelled.all():
+        return bool(labelled.any())
+    if "survey_weight" not in frame.columns:
+        return False
+    return not np.allclose(frame["survey_weight"].to_numpy(dtype=float), 1.0)
+
+
+def available_views(frame: pd.DataFrame, *, population: bool = True) -> list[str]:
+    """The views of ``frame``, default first: ``["population"]`` without a survey sample;
+    ``["survey", "population"]`` with one (labelled rows, non-unit ``survey_weight`` or
+    unlabelled rows), the population only when ``population`` (the truth of the unlabelled
+    rows is known: synthetic data) and unlabelled rows have a target.
+
+    >>> available_views(pd.DataFrame({"labelled": [1, 0], "survey_weight": [2.0, 0.0],
+    ...                               "target": [1, 0]}))
+    ['survey', 'population']
+    >>> available_views(pd.DataFrame({"labelled": [1, 1], "survey_weight": [1.0, 1.0]}))
+    ['population']
+    """
+    if not _has_survey(frame):
+        return ["population"]
+    unlabelled = ~frame["labelled"].fillna(0).to_numpy().astype(bool)
+    known = "target" in frame.columns and not frame.loc[unlabelled, "target"].isna().any()
+    return ["survey", "population"] if population and unlabelled.any() and known else ["survey"]
+
+
+def view_rows(frame: pd.DataFrame, view: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of a view and their survey weights (ones for the population view)."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
+    if view == "population":
+        return frame, np.ones(len(frame))
+    if "labelled" not in frame.columns:
+        raise ValueError("the survey view needs the `labelled` column of the targeting frame")
+    rows = frame[frame["labelled"].fillna(0).to_numpy().astype(bool)]
+    weights = (
+        rows["survey_weight"].to_numpy(dtype=float)
+        if "survey_weight" in rows.columns
+        else np.ones(len(rows))
+    )
+    if np.isnan(weights).any() or (weights < 0).any():
+        raise ValueError("survey_weight of labelled rows must be >= 0 and not missing")
+    return rows.reset_index(drop=True), weights
+
+
+def unit_weights(frame: pd.DataFrame, unit: str, survey: np.ndarray) -> np.ndarray | None:
+    """What each household counts against a quota in ``unit`` (x its survey weight);
+    ``None`` for plain households (survey weights all one)."""
+    if unit == "households":
+        return None if np.all(survey == 1.0) else survey
+    column = {"persons": "persons", "budget": "pkh_benefit"}.get(unit)
+    if column is None:
+        raise ValueError(f"quota unit must be households, persons or budget, got {unit!r}")
+    if column not in frame.columns:
+        raise ValueError(
+            f"a quota in {unit} needs the `{column}` column of the targeting frame "
+            f"({'Rupiah a year if selected' if unit == 'budget' else 'persons per household'}); "
+            "this frame has none: use a quota in households (e.g. --quota 0.2)"
+        )
+    values = pd.to_numeric(frame[column]).to_numpy(dtype=float, na_value=np.nan)
+    if np.isnan(values).any() or (values < 0).any():
+        bad = frame.loc[np.isnan(values) | (values < 0), column].head(5).tolist()
+        raise ValueError(f"`{column}` must be >= 0 and not missing for a {unit} quota; e.g. {bad}")
+    return values * survey
 
 
 def frame_weights(frame: pd.DataFrame, weight: str) -> np.ndarray:
@@ -71,28 +158,36 @@ def _area_codes(area: np.ndarray | None) -> tuple[np.ndarray | None, Any]:
 
 def quota_rule(
     how: Any, quota_value: int | pd.Series, listed: np.ndarray, eligible: np.ndarray,
-    codes: np.ndarray | None, uniques: Any,
+    codes: np.ndarray | None, uniques: Any, unit_weight: np.ndarray | None = None,
 ) -> QuotaRule:  # fmt: skip
     """The rule a replicate re-applies: the reference's count, or the full data's rate."""
     n_areas = 1 if codes is None else len(uniques)
     if how == "siksng":
-        return QuotaRule.from_reference(listed.astype(bool), codes, n_areas)
+        return QuotaRule.from_reference(listed.astype(bool), codes, n_areas, unit_weight)
     counts = (
         np.array([quota_value])
         if codes is None
         else pd.Series(quota_value)
         .set_axis(pd.Index(quota_value.index.astype(str)))
         .reindex(uniques, fill_value=0)
-        .to_numpy()
+        .to_numpy(dtype=float)
     )
-    return QuotaRule.from_rate(counts, eligible, codes)
+    return QuotaRule.from_rate(counts, eligible, codes, unit_weight)
 
 
 def systems_from_frame(
     frame: pd.DataFrame, systems: list[str], quota: Any, area_column: str | None, weight: str,
-    reference: str,
+    reference: str, view: str = "population",
 ) -> Systems:  # fmt: skip
-    """Select every model under the quota (from the reference's list) on the full data."""
+    """Select every model under the quota (from the reference's list) on the view's rows.
+
+    ``quota``: anything :func:`~slrt_ml.targeting.selection.parse_quota` reads; its unit
+    (households, persons, budget) times the view's survey weight is what a household
+    counts against it. Metric weights are the survey weight (x persons for person weights).
+    """
+    rule = parse_quota(quota, reference_names=(reference,))
+    frame, survey = view_rows(frame, view)
+    unit = unit_weights(frame, rule.unit, survey)
     tie = pd.factorize(frame["IDBDT"].astype("string"), sort=True)[0]
     eligible = frame["eligible"].to_numpy().astype(bool)
     area = None if area_column is None else frame[area_column].astype("string").to_numpy()
@@ -100,20 +195,23 @@ def systems_from_frame(
     if area is not None:
         n_eligible = pd.Series(eligible.astype(np.int64)).groupby(area).sum()
     listed = frame[f"{reference}_selected"].to_numpy()
-    quota_value = quota_from(listed, quota, area=area, n_eligible=n_eligible)
+    quota_value = quota_from(
+        listed, rule.amount, area=area, n_eligible=n_eligible, unit_weight=unit, eligible=eligible
+    )
     scores = {reference: frame[f"{reference}_score"].to_numpy(dtype=float)}
     selected = {reference: listed.astype(bool)}
     for name in systems:
         scores[name] = frame[name].to_numpy(dtype=float)
         selected[name] = select_under_quota(
-            scores[name], quota_value, eligible=eligible, area=area, tiebreak=tie
-        )
+            scores[name], quota_value, eligible=eligible, area=area, tiebreak=tie,
+            unit_weight=unit,
+        )  # fmt: skip
     codes, uniques = _area_codes(area)
     return Systems(
         ids=frame["IDBDT"].astype("string").array,
         target=frame["target"].to_numpy().astype(bool),
         eligible=eligible,
-        weights=frame_weights(frame, weight),
+        weights=frame_weights(frame, weight) * survey,
         welfare=_welfare(frame),
         cluster=pd.factorize(frame["cluster"].astype("string"), sort=True)[0],
         scores=scores,
@@ -122,8 +220,11 @@ def systems_from_frame(
         tie=tie,
         reference=reference,
         area=codes,
-        rule=quota_rule(quota, quota_value, listed, eligible, codes, uniques),
+        rule=quota_rule(rule.amount, quota_value, listed, eligible, codes, uniques, unit),
         given=(reference,),
+        unit_weight=unit,
+        view=view,
+        survey=survey,
     )
 
 
@@ -159,6 +260,10 @@ def systems_from_selections(
         )
         first = rows if first is None else first
     extra = _frame_extra(frame, ids, weight, area_column)
+    if "survey_weight" in first.columns:  # written by compare: the view's survey weights
+        survey = first["survey_weight"].to_numpy(dtype=float)
+        extra["weights"] = extra["weights"] * survey
+        extra["survey"] = survey
     data = Systems(
         ids=ids,
         target=first["target"].to_numpy().astype(bool),
@@ -175,7 +280,13 @@ def systems_from_selections(
 
 
 def _rule_from_selections(data: Systems, quota: Any) -> QuotaRule | None:
-    how = "siksng" if quota in ("siksng", "reference", data.reference) else quota
+    parsed = parse_quota(quota, reference_names=(data.reference,))
+    if parsed.unit != "households":
+        raise ValueError(
+            f"compare_systems re-applies quotas in households only, got {quota!r}; "
+            "use compare(...) on the targeting frame for persons or budget quotas"
+        )
+    how = parsed.amount
     if how == "siksng" and data.reference not in data.selected:
         return None  # no list to count: the bootstrap refuses to run without a rule
     listed = data.selected.get(data.reference, np.zeros(len(data.ids), bool))
@@ -184,11 +295,15 @@ def _rule_from_selections(data: Systems, quota: Any) -> QuotaRule | None:
     n_eligible = int(data.eligible.sum())
     if area is not None:
         n_eligible = pd.Series(data.eligible.astype(np.int64)).groupby(area).sum()
-    quota_value = quota_from(listed, how, area=area, n_eligible=n_eligible)
+    unit = None if data.survey is None or np.all(data.survey == 1.0) else data.survey
+    data.unit_weight = unit
+    quota_value = quota_from(
+        listed, how, area=area, n_eligible=n_eligible, unit_weight=unit, eligible=data.eligible
+    )
     uniques = None if codes is None else pd.Index(np.arange(codes.max() + 1).astype(str))
     if uniques is not None:
         quota_value = quota_value.reindex(uniques, fill_value=0)
-    return quota_rule(how, quota_value, listed, data.eligible, codes, uniques)
+    return quota_rule(how, quota_value, listed, data.eligible, codes, uniques, unit)
 
 
 def _frame_extra(

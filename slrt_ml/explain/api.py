@@ -47,6 +47,7 @@ __all__ = [
     "explain_households",
     "reason_columns",
     "model_margin",
+    "contribution_matrix",
 ]
 
 
@@ -202,6 +203,15 @@ def model_margin(model: Any, features: pd.DataFrame) -> np.ndarray:
         return np.asarray(model.poverty_score(features), dtype=np.float64)
     inputs = model._inputs(model.encoder_.transform(features))
     return np.asarray(model.network_.predict_on_batch(inputs), dtype=np.float64).ravel()
+
+
+def contribution_matrix(
+    model: Any, features: pd.DataFrame, *, background: pd.DataFrame | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(contributions per feature (n, f), base (n,), feature names) as arrays: the fast
+    path of :func:`reason_columns`, for callers that pick reasons themselves (batch scoring:
+    both directions, area features left out)."""
+    return _contribution_matrix(model, features, background)
 
 
 def _contribution_matrix(model: Any, features: pd.DataFrame, background):

@@ -9,6 +9,15 @@ into one contribution, so the household's *answer* to the item gets one number. 
 pairwise term of an additive model (``"a & b"``) is split half and half between its two
 features (the symmetric Shapley split of a two-player term,
 :func:`slrt_ml.models.ebm.term_shares`).
+
+Direction: a reason toward ``"poorer"`` is a positive contribution (the answers that
+pushed the score up), toward ``"richer"`` a negative one. Batch scoring gives selected
+households their reasons toward poorer and the others their reasons toward richer.
+Area features (:data:`AREA_FEATURES`: kabupaten, kecamatan, urban desa) are the same for
+every household of a desa and are not the household's own answers, so
+:func:`top_reasons` can leave them out (``exclude``) and scoring reports them once per
+desa. Answers are worded in Indonesian (``lang="id"``, the questionnaire's words) or
+English (``lang="en"``: the codebook's English glosses).
 """
 
 from __future__ import annotations
@@ -19,11 +28,13 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from slrt_ml.data.codebook import CodebookError, get_codebook
 from slrt_ml.features import FEATURES, describe_answer
 from slrt_ml.models._base import BASE
 from slrt_ml.models.ebm import term_shares
 
 __all__ = [
+    "AREA_FEATURES",
     "BASE",
     "PAIR_SEPARATOR",
     "grouping_matrix",
@@ -34,6 +45,13 @@ __all__ = [
 ]
 
 PAIR_SEPARATOR = " & "
+
+#: Features that describe the household's area, not its answers: the same for every
+#: household of a desa (built only from area codes and the desa's urban/rural class).
+AREA_FEATURES: tuple[str, ...] = tuple(
+    name for name, info in FEATURES.items()
+    if set(info.items) <= {"KDPROP", "KDKAB", "KDKEC", "KDDESA", "Klasifikasi"}
+)  # fmt: skip
 
 
 def _source_weights(column: str, sources: Mapping[str, str]) -> dict[str, float]:
@@ -79,10 +97,38 @@ def item_label(feature: str) -> str:
 
 
 @lru_cache(maxsize=65_536)
-def _describe(feature: str, value: object) -> str:
+def _describe(feature: str, value: object, lang: str = "id") -> str:
     if feature not in FEATURES:
         return f"{feature}: {value}"
+    if lang == "en":
+        return _describe_en(feature, value)
     return describe_answer(feature, value)
+
+
+def _describe_en(feature: str, value: object) -> str:
+    """English wording: the codebook's gloss of a coded item and its answer; other
+    features by their name (derived features have no English label of their own).
+
+    >>> _describe_en("punya_lemari_es", 0.0), _describe_en("jenis_lantai", "9")
+    ('punya lemari es: no', 'Main floor material: earth')
+    """
+    info = FEATURES[feature]
+    name = feature.replace("_", " ")
+    spec = None
+    if info.source is not None:
+        try:
+            spec = get_codebook().spec(*info.source)  # type: ignore[arg-type]
+            name = spec.gloss[:1].upper() + spec.gloss[1:]
+        except CodebookError:
+            spec = None
+    if value is None:
+        return f"{name}: missing"
+    if info.kind == "categorical":
+        code = spec.codes.get(str(value)) if spec is not None else None
+        return f"{name}: {code.gloss if code is not None else value}"
+    if info.kind == "binary":
+        return f"{name}: {'yes' if float(value) >= 0.5 else 'no'}"  # type: ignore[arg-type]
+    return f"{name}: {float(value):g}"  # type: ignore[arg-type]
 
 
 def _plain(value: object) -> object:
@@ -96,13 +142,14 @@ def _plain(value: object) -> object:
     return value
 
 
-def answer_labels(feature: str, values: np.ndarray) -> np.ndarray:
-    """The household's own answer for each value, in Indonesian (one label per unique value)."""
+def answer_labels(feature: str, values: np.ndarray, lang: str = "id") -> np.ndarray:
+    """The household's own answer for each value, in Indonesian (``lang="id"``) or English
+    (``"en"``); one label is built per unique value."""
     values = np.asarray(values)
     if values.dtype == object:
         values = pd.Series(values, dtype=object)
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    labels = np.array([_describe(feature, _plain(u)) for u in uniques], dtype=object)
+    labels = np.array([_describe(feature, _plain(u), lang) for u in uniques], dtype=object)
     return labels[codes] if len(labels) else np.array([], dtype=object)
 
 
@@ -143,12 +190,21 @@ def _top_positive_sorted(contrib: np.ndarray, k: int) -> np.ndarray:
 
 
 def top_reasons(
-    contrib: np.ndarray, features: pd.DataFrame, names: Sequence[str], k: int
+    contrib: np.ndarray,
+    features: pd.DataFrame,
+    names: Sequence[str],
+    k: int,
+    *,
+    direction: str = "poorer",
+    exclude: Sequence[str] = (),
+    lang: str = "id",
 ) -> pd.DataFrame:
-    """``reason_1..k``: answers behind the k largest contributions toward "poorer".
+    """``reason_1..k``: answers behind the k largest contributions toward ``direction``.
 
-    Only positive contributions are reasons; a household with fewer than ``k`` of them
-    gets missing values in the last columns. ``features`` holds the household's own
+    Toward ``"poorer"`` only positive contributions are reasons (largest first), toward
+    ``"richer"`` only negative ones (most negative first); a household with fewer than
+    ``k`` of them gets missing values in the last columns. Features in ``exclude`` (e.g.
+    :data:`AREA_FEATURES`) are never reasons. ``features`` holds the household's own
     feature values (columns ``names``), aligned with the rows of ``contrib``.
 
     Labels are built once per feature and distinct answer (a lookup table), only for the
@@ -158,12 +214,20 @@ def top_reasons(
     >>> f = pd.DataFrame({"u": [20.0, 60.0], "v": [1.0, 0.0]}, index=["h1", "h2"])
     >>> top_reasons(np.array([[0.5, 0.2], [-0.1, 0.3]]), f, ["u", "v"], 2).to_dict("list")
     {'reason_1': ['u: 20', 'v: 0'], 'reason_2': ['v: 1', None]}
+    >>> top_reasons(np.array([[0.5, 0.2], [-0.1, 0.3]]), f, ["u", "v"], 2,
+    ...             direction="richer").to_dict("list")
+    {'reason_1': [None, 'u: 60'], 'reason_2': [None, None]}
     """
-    top = _top_positive(np.asarray(contrib, dtype=np.float64), k)
+    if direction not in ("poorer", "richer"):
+        raise ValueError(f"direction: 'poorer' or 'richer', got {direction!r}")
+    values = np.array(contrib, dtype=np.float64) * (1.0 if direction == "poorer" else -1.0)
+    dropped = [j for j, name in enumerate(names) if name in set(exclude)]
+    values[:, dropped] = 0.0  # zero is never a reason
+    top = _top_positive(values, k)
     cells = np.full(top.shape, None, dtype=object)
     for j, cells_of_j in _cells_by_feature(top):
         rows, slots = np.divmod(cells_of_j, top.shape[1])
-        cells[rows, slots] = answer_labels(names[j], _values(features, names[j], rows))
+        cells[rows, slots] = answer_labels(names[j], _values(features, names[j], rows), lang)
     out = {f"reason_{slot + 1}": pd.array(cells[:, slot], dtype="string")
            for slot in range(top.shape[1])}  # fmt: skip
     for slot in range(top.shape[1], k):

@@ -23,7 +23,19 @@ from slrt_ml.features.catalogue import (
 )
 from slrt_ml.features.members import Members, between, prepare_members
 
-__all__ = ["component_flags", "pkh_columns", "pkh_components", "pkh_entitlement"]
+__all__ = [
+    "PKH_BENEFIT_2021_2024",
+    "component_flags",
+    "pkh_benefit",
+    "pkh_columns",
+    "pkh_components",
+    "pkh_entitlement",
+]
+
+#: Rp/year per PKH component, as published for 2021-2024 (Kemensos, PKH benefit index
+#: "indeks bantuan sosial PKH" 2021-2024; the same amounts as 2020). Check the current
+#: decree before using them for a later year.
+PKH_BENEFIT_2021_2024: dict[str, int] = dict(PKH_BENEFIT_2020)
 
 
 def component_flags(m: Members, elderly_age: float) -> dict[str, np.ndarray]:
@@ -49,29 +61,71 @@ def component_flags(m: Members, elderly_age: float) -> dict[str, np.ndarray]:
     }
 
 
-def pkh_entitlement(counts: Mapping[str, np.ndarray]) -> np.ndarray:
+def pkh_entitlement(
+    counts: Mapping[str, np.ndarray], amounts: Mapping[str, int] = PKH_BENEFIT_2020
+) -> np.ndarray:
     """Rp/year for the ``PKH_MAX_COMPONENTS`` highest-value components of each family.
 
     Parameters
     ----------
     counts : mapping of str to array
-        Number of members per component (keys of ``PKH_BENEFIT_2020``), one entry per family.
+        Number of members per component (keys of ``amounts``), one entry per family.
+    amounts : mapping of str to int
+        Rp/year per component (default the 2020 rates).
 
     Returns
     -------
     ndarray
-        The 2020 benefit in Rp/year, one per family.
+        The benefit in Rp/year, one per family.
 
     >>> pkh_entitlement({name: np.array([1.0]) for name in PKH_BENEFIT_2020}).tolist()
     [10800000.0]
     """
     remaining = np.full(len(next(iter(counts.values()))), float(PKH_MAX_COMPONENTS))
     total = np.zeros_like(remaining)
-    for name, amount in sorted(PKH_BENEFIT_2020.items(), key=lambda kv: -kv[1]):
+    for name, amount in sorted(amounts.items(), key=lambda kv: -kv[1]):
         paid = np.minimum(counts[name], remaining)
         total += paid * amount
         remaining -= paid
     return total
+
+
+def pkh_benefit(components: pd.DataFrame) -> pd.Series:
+    """Rp/year a household would receive if selected, from its PKH component counts.
+
+    Published per-component amounts for 2021-2024 (Kemensos PKH benefit index 2021-2024;
+    check the current decree): pregnant/postnatal 3,000,000; child aged 0-6 3,000,000;
+    SD pupil 900,000; SMP pupil 1,500,000; SMA pupil 2,000,000; severe disability
+    2,400,000; elderly 2,400,000. A family is paid for at most
+    :data:`PKH_MAX_COMPONENTS` (4) components, the highest-value ones; a family with no
+    component receives 0.
+
+    Parameters
+    ----------
+    components : DataFrame
+        The ``comp_*`` counts of :func:`pkh_components` (one row per household).
+
+    Returns
+    -------
+    Series
+        float64 Rupiah per year, same index as ``components``, named ``pkh_benefit``.
+
+    Raises
+    ------
+    KeyError
+        A ``comp_*`` column is missing (the message lists the columns needed).
+
+    >>> counts = pd.DataFrame({c: [0.0, 0.0] for c in PKH_BENEFIT_2021_2024}, index=["A", "B"])
+    >>> counts.loc["A", ["comp_sd", "comp_smp"]] = [2.0, 1.0]  # 2 x 0.9M + 1.5M
+    >>> pkh_benefit(counts).tolist()
+    [3300000.0, 0.0]
+    """
+    missing = [c for c in PKH_BENEFIT_2021_2024 if c not in components.columns]
+    if missing:
+        raise KeyError(f"pkh_benefit needs the component counts {missing} (pkh_components)")
+    counts = {c: components[c].to_numpy(np.float64) for c in PKH_BENEFIT_2021_2024}
+    total = pkh_entitlement(counts, PKH_BENEFIT_2021_2024) if len(components) else np.zeros(0)
+    return pd.Series(total, index=components.index, name="pkh_benefit", dtype=np.float64)
 
 
 def pkh_columns(m: Members, elderly_age: float) -> dict[str, np.ndarray]:

@@ -22,7 +22,7 @@ from .ebm import ExplainableBoostingModel
 from .factory import MODEL_NAMES, MODELS, make_model
 from .linear import PMTOLS, LogitModel
 from .mlp import MLPModel
-from .persistence import load_model, save_model
+from .persistence import UnsafeModelError, load_model, model_checksums, save_model
 from .trees import GradientBoostingModel, RandomForestModel
 
 __all__ = [
@@ -39,6 +39,8 @@ __all__ = [
     "make_model",
     "save_model",
     "load_model",
+    "model_checksums",
+    "UnsafeModelError",
     "grouped_folds",
     "out_of_fold_scores",
 ]

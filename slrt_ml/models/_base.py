@@ -43,6 +43,9 @@ class PovertyModel(ClassifierMixin, BaseEstimator):
     uses_welfare: ClassVar[bool] = False
     #: key of the model in :data:`slrt_ml.models.MODEL_NAMES`
     name: ClassVar[str] = ""
+    #: fitted attributes ``save_model`` writes in their library's own format instead of
+    #: skops: attribute -> kind ("xgboost": booster JSON, "keras": ``.keras`` file)
+    _saved_apart: ClassVar[dict[str, str]] = {}
 
     def fit(self, X, y, sample_weight=None, groups=None) -> PovertyModel:
         """Fit the encoder and the model on the training households.

@@ -1,7 +1,11 @@
 """Grouped cross-validation of the model families: folds by desa and out-of-fold scores.
 
-Every household is scored by a model fitted on folds that do not contain its desa, so
-area effects do not leak from neighbours into the score and bootstrap intervals are honest.
+Every labelled household is scored by a model fitted on folds that do not contain its
+desa, so area effects do not leak from neighbours into the score and bootstrap intervals
+are honest. Models train on the *training sample* (config ``train.sample``): by default
+the labelled households (the survey sample), weighted by their survey weight. Households
+outside the sample were never in training: they get the score of the final model fitted on
+the whole sample (:func:`fit_final`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,15 @@ from slrt_ml.models._base import PovertyModel
 from slrt_ml.models.factory import make_model
 from slrt_ml.targeting.frame import TargetingData
 
-__all__ = ["grouped_folds", "out_of_fold_scores", "new_model", "fit_model", "training_labels"]
+__all__ = [
+    "grouped_folds",
+    "out_of_fold_scores",
+    "new_model",
+    "fit_model",
+    "fit_final",
+    "training_labels",
+    "training_sample",
+]
 
 Folds = list[tuple[np.ndarray, np.ndarray]]
 
@@ -59,12 +71,55 @@ def grouped_folds(groups: np.ndarray, n_folds: int, seed: int, *, shuffle: bool 
 
 
 def fit_model(
-    model: PovertyModel, X: pd.DataFrame, y: np.ndarray, groups: np.ndarray
+    model: PovertyModel,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray,
+    sample_weight: np.ndarray | None = None,
 ) -> PovertyModel:
-    """Fit ``model``, passing the desa ``groups`` to models whose ``fit`` takes them."""
+    """Fit ``model`` with ``sample_weight``, passing the desa ``groups`` to models whose
+    ``fit`` takes them."""
     if "groups" in inspect.signature(model.fit).parameters:
-        return model.fit(X, y, groups=groups)
-    return model.fit(X, y)
+        return model.fit(X, y, sample_weight=sample_weight, groups=groups)
+    return model.fit(X, y, sample_weight=sample_weight)
+
+
+def training_sample(data: TargetingData, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Which households models train on, and with which weights (config ``train.sample``).
+
+    Parameters
+    ----------
+    data : TargetingData
+        Its ``labelled`` and ``sample_weight`` (survey weight) properties.
+    config : Config
+        ``train.sample``: ``"labelled"`` (default) = the labelled households weighted by
+        their survey weight; ``"all"`` = every household, unweighted.
+
+    Returns
+    -------
+    (ndarray of bool, ndarray of float)
+        The training mask and the weight of every household (0 outside the sample).
+
+    Raises
+    ------
+    ValueError
+        When the sample is empty.
+    """
+    if config.train.sample == "all":
+        rows, weight = np.ones(len(data.frame), dtype=bool), np.ones(len(data.frame))
+    else:
+        rows, weight = data.labelled, np.where(data.labelled, data.sample_weight, 0.0)
+    if not rows.any():
+        raise ValueError(f"{data.name}: no labelled household to train on (train.sample)")
+    return rows, weight
+
+
+def fit_final(name: str, data: TargetingData, config: Config) -> PovertyModel:
+    """Model ``name`` fitted on the whole training sample (:func:`training_sample`)."""
+    rows, weight = training_sample(data, config)
+    model = new_model(name, config)
+    y = training_labels(model, data)
+    return fit_model(model, data.features[rows], y[rows], data.groups[rows], weight[rows])
 
 
 def training_labels(model: PovertyModel, data: TargetingData) -> np.ndarray:
@@ -89,8 +144,16 @@ def out_of_fold_scores(
     folds: Folds,
     config: Config,
     on_fold: Callable[[], None] | None = None,
+    *,
+    final: PovertyModel | None = None,
 ) -> np.ndarray:
-    """Each household scored by the model fitted on the folds that do not contain its desa.
+    """Each household of the training sample scored by the model fitted on the folds that
+    do not contain its desa; every other household by the final model.
+
+    Each fold's model trains on the training households of the other folds
+    (:func:`training_sample`: by default the labelled ones, with their survey weights).
+    Households outside the sample never were in training, so the final model fitted on
+    the whole sample scores them out of sample too.
 
     Parameters
     ----------
@@ -104,18 +167,27 @@ def out_of_fold_scores(
         Model parameters and seed.
     on_fold : callable, optional
         Called after each fold (progress bars).
+    final : PovertyModel, optional
+        The model fitted on the whole sample (:func:`fit_final`), to score the households
+        outside it; fitted here when needed and not given.
 
     Returns
     -------
     ndarray
         One poverty score per household (higher = poorer), in ``data.frame`` order.
     """
+    rows, weight = training_sample(data, config)
     scores = np.full(len(data.frame), np.nan)
     for train, test in folds:
+        train, test = train[rows[train]], test[rows[test]]
         model = new_model(name, config)
         y = training_labels(model, data)
-        fit_model(model, data.features.iloc[train], y[train], data.groups[train])
-        scores[test] = model.poverty_score(data.features.iloc[test])
+        fit_model(model, data.features.iloc[train], y[train], data.groups[train], weight[train])
+        if len(test):
+            scores[test] = model.poverty_score(data.features.iloc[test])
         if on_fold:
             on_fold()
+    if not rows.all():
+        final = final if final is not None else fit_final(name, data, config)
+        scores[~rows] = final.poverty_score(data.features[~rows])
     return scores

@@ -22,22 +22,16 @@ and enables TensorFlow's deterministic ops (both process-wide settings): the sam
 
 from __future__ import annotations
 
-import logging
-import os
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 
+from slrt_ml.quiet import import_keras, import_tensorflow
+
 from ._base import PovertyModel, balanced_weight, integer_seed
 from ._encoding import FeatureEncoder
-
-# TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) is noise on CPU machines;
-# a user who wants it sets TF_CPP_MIN_LOG_LEVEL=0 before importing slrt_ml.models.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# Each CV fold builds a new network, so tf.function retracing notes are expected, not a problem.
-logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 _PREDICT_SLICE = 100_000
 
@@ -89,7 +83,7 @@ class MLPModel(PovertyModel):
 
     name: ClassVar[str] = "mlp"
     #: Keras objects: saved as ``.keras`` files by ``save_model``, never pickled
-    _keras_attributes: ClassVar[tuple[str, ...]] = ("network_",)
+    _saved_apart: ClassVar[dict[str, str]] = {"network_": "keras"}
 
     def __init__(
         self,
@@ -128,7 +122,7 @@ class MLPModel(PovertyModel):
         return FeatureEncoder("ordinal", standardize=True, min_frequency=self.min_frequency)
 
     def _fit_encoded(self, encoded, poor, weight, groups) -> None:
-        import keras
+        keras = import_keras()  # quietly: see slrt_ml.quiet
 
         seed = integer_seed(self.random_state)
         if seed is not None:
@@ -249,6 +243,5 @@ class MLPModel(PovertyModel):
 
 
 def _enable_determinism() -> None:
-    import tensorflow as tf
-
+    tf = import_tensorflow()
     tf.config.experimental.enable_op_determinism()

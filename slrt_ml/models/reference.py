@@ -25,6 +25,7 @@ def fitted_reference_scores(
     model: str = "pmt_ols",
     folds: int = 5,
     seed: int = 0,
+    sample_weight: np.ndarray | None = None,
 ) -> np.ndarray:
     """Out-of-fold scores (higher = poorer) of a scorecard fitted on the data itself.
 
@@ -47,6 +48,8 @@ def fitted_reference_scores(
         A model name known to :func:`slrt_ml.models.make_model`.
     folds, seed
         Number of grouped folds and the seed of their assignment.
+    sample_weight
+        Survey weights (the expansion factor), aligned with ``features``; None = equal.
 
     Returns
     -------
@@ -57,7 +60,8 @@ def fitted_reference_scores(
     template = make_model(model)
     uses_welfare = getattr(template, "uses_welfare", False) and welfare_target is not None
     y = np.asarray(welfare_target if uses_welfare else poor)
+    weight = np.ones(len(features)) if sample_weight is None else np.asarray(sample_weight, float)
     for train, test in grouped_folds(np.asarray(groups), folds, seed):
-        fitted = make_model(model).fit(features.iloc[train], y[train])
+        fitted = make_model(model).fit(features.iloc[train], y[train], sample_weight=weight[train])
         scores[test] = fitted.poverty_score(features.iloc[test])
     return scores

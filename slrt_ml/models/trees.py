@@ -59,6 +59,8 @@ class GradientBoostingModel(ExactContributions, PovertyModel):
     """
 
     name: ClassVar[str] = "gbm"
+    #: saved by ``save_model`` in XGBoost's own binary JSON (UBJ) format
+    _saved_apart: ClassVar[dict[str, str]] = {"booster_": "xgboost"}
 
     def __init__(
         self,

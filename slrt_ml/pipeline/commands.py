@@ -182,17 +182,21 @@ def score_input(
     quota: Mapping[str, int] | float | None,
     explain: bool,
     restart: bool,
+    lang: str = "id",
+    priority_models: str | None = None,
     **flags: int | None,
 ) -> ScoringResult:
     """Score a prelist folder in chunks, or a table through its mapping (``slrt-ml score``).
 
     ``flags`` ``top_k`` and ``chunk_size`` (``None``: the config's ``scoring.*``); a
-    ``quota`` of ``None`` takes ``scoring.quota_share``.
+    ``quota`` of ``None`` takes ``scoring.quota_share``. ``lang`` and the comma-separated
+    ``priority_models`` apply to a prelist (:func:`slrt_ml.pipeline.score.score_prelist`).
     """
     options = overridden(config.scoring, **flags)
     quota = options.quota_share if quota is None else quota
     if mapping is not None:
         return score_table(table, mapping, models, out, explain=explain, top_k=options.top_k,
-                           quota=quota, profile=profile)  # fmt: skip
+                           quota=quota, profile=profile, by=config.compare.by)  # fmt: skip
     return score_prelist(prelist, models, out, explain=explain, top_k=options.top_k, quota=quota,
-                         profile=profile, chunk_size=options.chunk_size, restart=restart)  # fmt: skip
+                         profile=profile, chunk_size=options.chunk_size, restart=restart,
+                         lang=lang, priority_models=tuple(split_names(priority_models) or ()))  # fmt: skip

@@ -16,8 +16,10 @@ from slrt_ml.data.io import atomic_path, write_table
 from slrt_ml.evaluation.compare import Comparison
 from slrt_ml.evaluation.reference import compare_with_reference
 from slrt_ml.evaluation.report import render_html, render_markdown
+from slrt_ml.evaluation.systems import available_views
 from slrt_ml.pipeline.run_folder import RunFolder, read_manifest
 from slrt_ml.targeting.frame import TargetingData
+from slrt_ml.targeting.selection import Quota, parse_quota
 
 __all__ = ["load_run", "run_comparison", "write_comparison", "compare_and_write", "QuotaError"]
 
@@ -40,23 +42,13 @@ def load_run(run_dir: str | Path) -> tuple[dict[str, Any], pd.DataFrame]:
     return read_manifest(run.root), pd.read_parquet(run.oof_scores)
 
 
-def _parse_quota(quota: str | int | float) -> str | int | float:
-    """ "siksng" stays; "5000" is a count; "0.2" is a share."""
-    if isinstance(quota, int | float) or quota == "siksng":
-        return quota
+def _parse_quota(quota: str | int | float | Quota, reference: str = "siksng") -> Quota:
+    """``--quota`` through the one parser (:func:`slrt_ml.targeting.selection.parse_quota`):
+    "siksng" / the reference's name, a count, a share, or ``<unit>:<amount>``."""
     try:
-        return int(quota)
-    except ValueError:
-        pass
-    try:
-        share = float(quota)
-    except ValueError:
-        raise QuotaError(
-            f"--quota must be 'siksng', a count or a share in (0, 1]; got {quota!r}"
-        ) from None
-    if not 0 < share <= 1:
-        raise QuotaError(f"--quota share must be in (0, 1]; got {quota!r}")
-    return share
+        return parse_quota(quota, reference_names=(reference,))
+    except ValueError as error:
+        raise QuotaError(f"--quota: {error}") from None
 
 
 def run_comparison(run_dir: str | Path, data: TargetingData, *, quota: str = "siksng",
@@ -72,7 +64,8 @@ def run_comparison(run_dir: str | Path, data: TargetingData, *, quota: str = "si
         The data the run was trained on (checked by digest).
     quota : str
         The reference's name (or ``"reference"``): as many as it selected; ``"5000"``: a
-        count; ``"0.2"``: a share of households.
+        count; ``"0.2"``: a share of households; ``"persons:0.2"``, ``"budget:5e9"``,
+        ``"budget:siksng"``: in persons or Rupiah of ``pkh_benefit``.
     by : str, optional
         Allocate the quota per area column (e.g. ``"KDKAB"``).
     bootstrap, seed : int
@@ -100,27 +93,34 @@ def run_comparison(run_dir: str | Path, data: TargetingData, *, quota: str = "si
     for name in manifest["models"]:
         frame[name] = oof[name].to_numpy()
     # the reference's own name (or "reference") means "as many as it selected", like "siksng"
-    quota = quota if quota in ("reference", data.reference) else _parse_quota(quota)
-    return compare_with_reference(
+    rule = _parse_quota(quota, data.reference)
+    comparison = compare_with_reference(
         frame, list(manifest["models"]), reference=data.reference,
-        extra_slices=data.extra.get("slices", ()), quota=quota, by=by,
+        extra_slices=data.extra.get("slices", ()), quota=rule, by=by,
         bootstrap=bootstrap, seed=seed, weight=weight,
+        views=available_views(frame, population=data.synthetic),
     )  # fmt: skip
+    comparison.gap_decomposition = data.extra.get("gap_decomposition")
+    return comparison
 
 
 def write_comparison(run_dir: str | Path, comparison: Comparison, *, synthetic: bool,
                      title: str = DEFAULT_TITLE) -> dict[str, Path]:  # fmt: skip
-    """Write selections.parquet, comparison.csv, report.md and report.html into the run folder.
+    """Write selections.parquet, comparison.csv, slices.csv, report.md and report.html.
+
+    ``comparison.csv`` and ``slices.csv`` stack every view (``view`` column, default view
+    first); ``selections.parquet`` holds the default view's lists.
 
     Returns
     -------
     dict
-        ``selections``, ``comparison``, ``markdown`` and ``report`` (the HTML) -> path.
+        ``selections``, ``comparison``, ``slices``, ``markdown`` and ``report`` (HTML) -> path.
     """
     run = RunFolder(run_dir)
     paths = {
         "selections": write_table(comparison.selections, run.selections),
-        "comparison": write_table(comparison.table, run.comparison),
+        "comparison": write_table(comparison.long_table(), run.comparison),
+        "slices": write_table(comparison.long_slice_table(), run.slices),
     }
     for key, render, path in (("markdown", render_markdown, run.report_md),
                               ("report", render_html, run.report_html)):  # fmt: skip

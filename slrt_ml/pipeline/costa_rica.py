@@ -20,12 +20,11 @@ from slrt_ml.data.datasets import (
     costa_rica_households,
     read_costa_rica_members,
 )
-from slrt_ml.data.io import write_table
 from slrt_ml.data.mapping import load_mapping
 from slrt_ml.evaluation.compare import Comparison
 from slrt_ml.models.reference import fitted_reference_scores
 from slrt_ml.pipeline.compare import run_comparison, write_comparison
-from slrt_ml.pipeline.run_folder import RunFolder, write_json
+from slrt_ml.pipeline.run_folder import write_json
 from slrt_ml.pipeline.train import train
 from slrt_ml.targeting.frame import TargetingData
 from slrt_ml.targeting.mapped import mapped_targeting_data
@@ -118,8 +117,7 @@ def costa_rica_config(
 
 def _save_comparison(run_dir: Path, comparison: Comparison, info: dict[str, Any]) -> None:
     """The run folder's comparison files and reports (real data: no synthetic banner)."""
-    write_comparison(run_dir, comparison, synthetic=False, title=COSTA_RICA_TITLE)
-    write_table(comparison.slices, RunFolder(run_dir).slices)
+    write_comparison(run_dir, comparison, synthetic=False, title=COSTA_RICA_TITLE)  # + slices.csv
     write_json(info, run_dir / COSTA_RICA_INFO)
 
 

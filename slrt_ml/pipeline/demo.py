@@ -27,6 +27,7 @@ from slrt_ml.pipeline.compare import compare_and_write
 from slrt_ml.pipeline.run_folder import RunFolder
 from slrt_ml.pipeline.score import load_scoring_models, score_prelist
 from slrt_ml.pipeline.train import load_targeting_data, train
+from slrt_ml.preflight import check_output_folder, check_tracking_uri
 from slrt_ml.targeting.frame import TargetingData
 
 __all__ = ["DemoResult", "run_demo", "DEMO_HOUSEHOLDS"]
@@ -125,9 +126,17 @@ def run_demo(
     -------
     DemoResult
         Paths, headline numbers, the champion and timings.
+
+    Raises
+    ------
+    slrt_ml.preflight.PreflightError
+        Before any work, when ``out`` cannot be written or the tracking URI is unusable.
     """
     config = dataclasses.replace(config or load_config(), seed=seed)
     out = Path(out)
+    check_output_folder(out)  # a wrong folder or tracking URI fails now, not after training
+    if track:
+        check_tracking_uri(tracking.resolve_tracking_uri(tracking_uri))
     data_dir, run_dir = out / "registry", out / "run"
     clock = _Clock()
 

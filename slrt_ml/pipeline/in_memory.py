@@ -32,6 +32,7 @@ from slrt_ml.data.codebook import DEFAULT_VERSION
 from slrt_ml.data.registry import Registry, load_registry, validate_tables
 from slrt_ml.evaluation.compare import Comparison
 from slrt_ml.evaluation.reference import compare_with_reference
+from slrt_ml.evaluation.systems import available_views
 from slrt_ml.models.cv import grouped_folds, out_of_fold_scores
 from slrt_ml.targeting.frame import TargetingData, registry_targeting_data
 
@@ -166,8 +167,13 @@ def compare_scores(
     bootstrap: int = 1000,
     seed: int = 0,
     weight: str = "household",
+    views: list[str] | None = None,
 ) -> Comparison:
     """Compare score columns with the reference system (SIKS-NG) at equal coverage.
+
+    ``views``: default the survey view when the data has a survey sample (plus the
+    population view on synthetic data), as ``slrt-ml compare``; ``["population"]`` for
+    every household.
 
     ``scores``: a frame like :func:`cross_validated_scores` returns (``IDBDT`` in
     ``data.frame`` order + one column per system) or a dict name -> one score per
@@ -181,8 +187,11 @@ def compare_scores(
     """
     columns = _score_columns(data, scores)
     frame = data.frame.assign(**columns)
-    return compare_with_reference(
+    comparison = compare_with_reference(
         frame, list(columns), reference=data.reference,
         extra_slices=data.extra.get("slices", ()), quota=quota, by=by,
         bootstrap=bootstrap, seed=seed, weight=weight,
+        views=views if views is not None else available_views(frame, population=data.synthetic),
     )  # fmt: skip
+    comparison.gap_decomposition = data.extra.get("gap_decomposition")
+    return comparison

@@ -85,14 +85,21 @@ def oof_metrics(manifest: Mapping[str, Any]) -> dict[str, float]:
 def comparison_metrics(comparison: pd.DataFrame) -> dict[str, float]:
     """Every row of ``comparison.csv`` as ``<system>.<metric>`` plus ``.ci_low``/``.ci_high``.
 
+    Rows of a view other than the first (the default) are prefixed with it:
+    ``population.<system>.<metric>``.
+
     >>> table = pd.DataFrame({"system": ["logit"], "metric": ["exclusion_error"],
     ...                       "estimate": [0.3], "ci_low": [0.2], "ci_high": [0.4]})
     >>> comparison_metrics(table)
     {'logit.exclusion_error': 0.3, 'logit.exclusion_error.ci_low': 0.2, 'logit.exclusion_error.ci_high': 0.4}
     """
     metrics: dict[str, float] = {}
+    default = comparison["view"].iloc[0] if "view" in comparison and len(comparison) else None
     for row in comparison.itertuples(index=False):
         name = f"{row.system}.{row.metric}"
+        view = getattr(row, "view", default)
+        if isinstance(view, str) and view != default:
+            name = f"{view}.{name}"
         metrics[name] = row.estimate
         metrics[f"{name}.ci_low"] = row.ci_low
         metrics[f"{name}.ci_high"] = row.ci_high

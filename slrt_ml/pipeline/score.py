@@ -27,33 +27,35 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-from tqdm import tqdm
 
 from slrt_ml.data.codebook import area_keys
-from slrt_ml.data.io import TableReadError, TableWriter, find_table, iter_table_chunks, read_table
+from slrt_ml.data.io import (
+    iter_table_chunks,
+)
 from slrt_ml.data.prelist import UnsortedPrelist, duplicated_ids, prelist_chunks
-from slrt_ml.data.rejects import household_rejects
 from slrt_ml.evaluation.champion import select_champion
 from slrt_ml.features.drift import DriftAccumulator
 from slrt_ml.features.households import household_features
 from slrt_ml.models import PovertyModel, load_model
+from slrt_ml.pipeline.calibration import attach_calibration
+from slrt_ml.pipeline.field_output import field_table, input_by_kecamatan, write_field_output
+from slrt_ml.pipeline.progress import progress as show_progress
 from slrt_ml.pipeline.run_folder import RunFolder, RunFolderError, read_manifest
+from slrt_ml.pipeline.score_inputs import PrelistFiles, chunk_rejects, isin
 from slrt_ml.pipeline.score_output import (
     ScoringResult,
     check_row_accounting,
     empty_scores,
     extra_score_columns,
     model_scores,
-    output_frame,
     sibling_path,
 )
 from slrt_ml.pipeline.score_parts import PartsFolder, parts_signature
+from slrt_ml.pipeline.score_run import ScoreRun
 from slrt_ml.targeting.priority import AreaDecisions, area_decisions
 from slrt_ml.tracking import load_registered_model
 
@@ -66,8 +68,6 @@ __all__ = [
     "score_prelist",
 ]
 
-_OUTPUT_COLUMNS = ["IDBDT", "score", "rank_in_desa", "selected", "priority"]
-_REPEATED_REASON = "IDBDT: unique (repeated in another part of the file)"
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,11 @@ class ScoreOptions:
         Ignore finished chunks of an earlier run.
     progress : bool
         Show a progress bar.
+    lang : {"id", "en"}
+        Language of the reasons and of the Excel headers.
+    priority_models : tuple of str
+        Extra models whose selections vote for the verification priority (default none:
+        the priority depends on the main model only).
     """
 
     explain: bool = False
@@ -96,59 +101,8 @@ class ScoreOptions:
     chunk_size: int = 100_000
     restart: bool = False
     progress: bool = True
-
-
-class PrelistFiles(NamedTuple):
-    """The prelist's household and member files, and the optional area table."""
-
-    households: Path
-    members: Path
-    areas: Path | None
-
-    @classmethod
-    def find(cls, folder: Path) -> PrelistFiles:
-        """``prelist_households``/``prelist_members`` (else ``households``/``members``), ``areas``."""
-        try:
-            hh = find_table(folder, "prelist_households")
-            mem = find_table(folder, "prelist_members")
-        except TableReadError:
-            hh, mem = find_table(folder, "households"), find_table(folder, "members")
-        try:
-            areas = find_table(folder, "areas")
-        except TableReadError:
-            areas = None
-        return cls(hh, mem, areas)
-
-
-# --- one chunk -------------------------------------------------------------------------------
-
-
-def _isin(ids: pd.Series, values: Iterable[str] | pd.Series) -> np.ndarray:
-    """``ids.isin(values)`` as a bool array, through Arrow (pandas' string ``isin``
-    builds one Arrow scalar per value in Python)."""
-    values = pd.Series(list(values) if isinstance(values, set) else values, dtype="string")
-    found = pc.is_in(_arrow_strings(ids), value_set=_arrow_strings(values.dropna()))
-    return found.to_numpy(zero_copy_only=False).astype(bool)
-
-
-def _arrow_strings(column: pd.Series) -> pa.ChunkedArray | pa.Array:
-    column = column.astype("string")
-    try:
-        return pa.chunked_array(column.array.__arrow_array__()).cast(pa.large_string())
-    except (AttributeError, TypeError, pa.ArrowException):
-        return pa.array(column.to_numpy(dtype=object, na_value=None), pa.large_string())
-
-
-def _chunk_rejects(
-    hh: pd.DataFrame, members: pd.DataFrame, duplicates: Iterable[str]
-) -> pd.DataFrame:
-    """Row-level rejects of a chunk, plus IDBDTs repeated in another chunk."""
-    rejects = household_rejects(hh, members)
-    repeated = _isin(hh["IDBDT"], duplicates) & ~_isin(hh["IDBDT"], rejects["IDBDT"])
-    if repeated.any():
-        extra = hh.loc[repeated, ["IDBDT"]].assign(reason=_REPEATED_REASON)
-        rejects = pd.concat([rejects, extra.astype("string")], ignore_index=True)
-    return rejects
+    lang: str = "id"
+    priority_models: tuple[str, ...] = ()
 
 
 # --- the scorer -------------------------------------------------------------------------------
@@ -186,32 +140,57 @@ class PrelistScorer:
     def score(self, prelist: str | Path, out: str | Path) -> ScoringResult:
         """Score every household of ``prelist`` into ``out`` (and its siblings).
 
+        The run holds ``<out>.lock`` throughout and publishes the output, rejects, orphan
+        members and drift files as one set with ``<out>.manifest.json``
+        (:mod:`slrt_ml.pipeline.score_run`).
+
         Raises
         ------
+        OutputLockedError
+            Another run is writing ``out``.
+        PartsConflictError
+            ``<out>.parts/`` belongs to a different run (use ``restart``).
+        TableReadError, SchemaError
+            A prelist file cannot be read or lacks a required column.
         RowAccountingError
             When scored + rejected households do not add up to the input (a bug).
         """
         started = time.perf_counter()
         out = Path(out)
         files = PrelistFiles.find(Path(prelist))
-        parts = self.open_parts(files, out)
-        resumed = self.run_chunks(files, parts)
-        decisions, sizes = self.decide(parts)
-        n_scored = self.combine(parts, out, decisions, sizes)
-        n_rejected, n_orphans = parts.write_rejects(sibling_path(out, "rejects"))
-        drift_path, notes = parts.write_drift_report(self.profile, sibling_path(out, "drift"))
-        n_input = _count_rows(files.households)
-        check_row_accounting(n_scored, n_rejected, n_input)
-        parts.remove()
-        return ScoringResult(out, sibling_path(out, "rejects"), drift_path, n_input, n_scored,
+        targets = {"output": out, "rejects": sibling_path(out, "rejects"),
+                   "orphan_members": sibling_path(out, "orphan_members"),
+                   "drift": sibling_path(out, "drift"), "desa": sibling_path(out, "desa")}  # fmt: skip
+        with ScoreRun(out) as run:
+            run.clean_leftovers([p.name for p in targets.values()])
+            files.check_columns()
+            parts = self.open_parts(files, out)
+            resumed = self.run_chunks(files, parts)
+            decisions, sizes = self.decide(parts)
+            n_scored = self.combine(parts, run.staged(out), decisions, sizes, files)
+            n_rejected, n_orphans = parts.write_rejects(run.staged(targets["rejects"]),
+                                                        run.staged(targets["orphan_members"]))  # fmt: skip
+            drift_path, notes = parts.write_drift_report(self.profile, run.staged(targets["drift"]))
+            if drift_path is None:
+                targets["drift"].unlink(missing_ok=True)
+                targets["drift"] = None
+            n_input = _count_rows(files.households)
+            check_row_accounting(n_scored, n_rejected, n_input)
+            run.publish(targets, {"input_rows": n_input, "scored_rows": n_scored,
+                                  "rejected_rows": n_rejected, "orphan_member_groups": n_orphans,
+                                  "models": list(self.models), "prelist": str(prelist)})  # fmt: skip
+            parts.remove()
+        return ScoringResult(out, targets["rejects"], targets["drift"], n_input, n_scored,
                              n_rejected, n_orphans, time.perf_counter() - started, resumed,
                              notes)  # fmt: skip
 
     def open_parts(self, files: PrelistFiles, out: Path) -> PartsFolder:
         """``<out>.parts/``, resumed when the inputs and options did not change."""
         opts = self.options
-        signed = {"models": list(self.models), "explain": opts.explain, "top_k": opts.top_k,
-                  "chunk_size": opts.chunk_size, "out": out.resolve()}  # fmt: skip
+        signed = {"models": list(self.models), "model_ids": _model_ids(self.models),
+                  "explain": opts.explain, "top_k": opts.top_k, "chunk_size": opts.chunk_size,
+                  "lang": opts.lang,
+                  "out": out.resolve()}  # fmt: skip
         paths = [p for p in files if p is not None]
         signature = parts_signature(paths, signed)
         return PartsFolder.open(out.with_name(out.name + ".parts"), signature, restart=opts.restart)
@@ -222,18 +201,19 @@ class PrelistScorer:
         An unsorted prelist is detected on the way: the parts are dropped and the
         prelist is read again in the slow, order-independent way.
         """
-        areas = read_table(files.areas, "areas") if files.areas is not None else None
+        areas = files.read_areas()
         size = self.options.chunk_size
         done = parts.done
         duplicates = set() if parts.sorted_input else duplicated_ids(files.households, size)
         chunks = prelist_chunks(files.households, files.members, size,
                                 sorted_input=parts.sorted_input)  # fmt: skip
-        with _progress(self.options.progress) as bar:
+        with show_progress(self.options.progress, unit="households") as bar:
+            task = bar.add_task("scoring", total=None)
             try:
                 for index, (hh, members) in enumerate(chunks):
                     if index not in done:
                         self._save_chunk(parts, index, hh, members, areas, duplicates)
-                    bar.update(len(hh))
+                    bar.advance(task, len(hh))
             except UnsortedPrelist:
                 if not parts.sorted_input:
                     raise
@@ -263,16 +243,15 @@ class PrelistScorer:
         duplicates: Iterable[str] = (),
     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """(scored part, rejects part, features) of one chunk; NIK dropped after validation."""
-        rejects = _chunk_rejects(hh, members, duplicates)
+        bad, rejects = chunk_rejects(hh, members, duplicates, areas)
         members = members.drop(columns=["NIK"], errors="ignore")
-        keep = hh["IDBDT"].notna().to_numpy(bool) & ~_isin(hh["IDBDT"], rejects["IDBDT"])
-        valid = hh[keep]
-        own = _isin(members["IDBDT"], valid["IDBDT"]) if len(members) else np.zeros(0, bool)
+        valid = hh[~bad]
+        own = isin(members["IDBDT"], valid["IDBDT"]) if len(members) else np.zeros(0, bool)
         features = household_features(valid, members[own], areas)
         opts = self.options
         if features.empty:
             return empty_scores(self.extra_columns, opts.explain, opts.top_k), rejects, features
-        part = model_scores(features, self.models, opts.explain, opts.top_k)
+        part = model_scores(features, self.models, opts.explain, opts.top_k, lang=opts.lang)
         part.insert(0, "desa", area_keys(valid)["desa"].to_numpy())
         part.index.name = "IDBDT"
         return part.reset_index(), rejects, features
@@ -281,28 +260,57 @@ class PrelistScorer:
         """Rank, selection and priority over every scored household; rows per part."""
         compact = parts.compact(self.extra_columns)
         decisions = area_decisions(compact.score, compact.area, compact.area_names,
-                                   self.options.quota, other_scores=compact.others)  # fmt: skip
+                                   self.options.quota,
+                                   other_scores=compact.others[:, self._voters()])  # fmt: skip
         return decisions, compact.sizes
 
     def combine(
-        self, parts: PartsFolder, out: Path, decisions: AreaDecisions, sizes: list[int]
+        self,
+        parts: PartsFolder,
+        out: Path,
+        decisions: AreaDecisions,
+        sizes: list[int],
+        files: PrelistFiles,
     ) -> int:
-        """Write the output part by part with the decisions; the number of rows written."""
+        """Write the field output (:mod:`slrt_ml.pipeline.field_output`: by kecamatan, desa
+        and verification priority) and ``<stem>.desa.csv``; the number of rows written."""
         opts = self.options
-        start = 0
-        with TableWriter(out) as writer:
-            for path, size in zip(parts.part_files("scored"), sizes, strict=True):
-                frame = pd.read_parquet(path)
-                writer.write(output_frame(frame, decisions, start, start + size, opts.top_k,
-                                          opts.explain))  # fmt: skip
-                start += size
-            if start == 0:
-                writer.write(pd.DataFrame(columns=_OUTPUT_COLUMNS))
-        return start
+        frames = [pd.read_parquet(path) for path in parts.part_files("scored")]
+        empty = empty_scores(self.extra_columns, opts.explain, opts.top_k)
+        scored = pd.concat(frames, ignore_index=True) if frames else empty
+        table = field_table(scored, decisions, files.read_areas(), top_k=opts.top_k,
+                            explain=opts.explain)  # fmt: skip
+        write_field_output(table, out, lang=opts.lang, top_k=opts.top_k,
+                           n_input=input_by_kecamatan(files.households))  # fmt: skip
+        return len(table)
+
+    def _voters(self) -> list[int]:
+        """Columns (among the extra models) of the models chosen to vote for the priority.
+
+        Raises
+        ------
+        ValueError
+            When a name in ``priority_models`` is not one of the extra models.
+        """
+        extra = list(self.models)[1:]
+        unknown = [n for n in self.options.priority_models if n not in extra]
+        if unknown:
+            raise ValueError(f"priority models {unknown} are not among the extra models "
+                             f"{extra} (the first model scores; the others may vote)")  # fmt: skip
+        return [extra.index(name) for name in self.options.priority_models]
 
 
-def _progress(enabled: bool) -> tqdm:
-    return tqdm(unit=" households", unit_scale=True, disable=not enabled, desc="scoring")
+def _model_ids(models: Mapping[str, PovertyModel]) -> list[str]:
+    """A content hash of each model (joblib), so a retrained model never reuses parts."""
+    import joblib
+
+    ids = []
+    for name, model in models.items():
+        try:
+            ids.append(f"{name}:{joblib.hash(model)}")
+        except Exception:  # noqa: BLE001 - an unhashable model (Keras) falls back to its class
+            ids.append(f"{name}:{type(model).__qualname__}")
+    return ids
 
 
 def _count_rows(path: Path) -> int:
@@ -322,6 +330,8 @@ def score_prelist(
     chunk_size: int = 100_000,
     restart: bool = False,
     progress: bool = True,
+    lang: str = "id",
+    priority_models: tuple[str, ...] = (),
 ) -> ScoringResult:
     """Score every household of a prelist folder and write one output file (module docstring).
 
@@ -335,7 +345,7 @@ def score_prelist(
         only vote for the priority.
     out : str or Path
         Output file (.parquet/.csv/.xlsx).
-    explain, top_k, quota, chunk_size, restart, progress
+    explain, top_k, quota, chunk_size, restart, progress, lang, priority_models
         See :class:`ScoreOptions`.
     profile : dict, optional
         The training feature profile for the drift report.
@@ -350,7 +360,8 @@ def score_prelist(
         When scored + rejected households do not add up to the input (a bug).
     """
     options = ScoreOptions(explain=explain, top_k=top_k, quota=quota, chunk_size=chunk_size,
-                           restart=restart, progress=progress)  # fmt: skip
+                           restart=restart, progress=progress, lang=lang,
+                           priority_models=tuple(priority_models))  # fmt: skip
     return PrelistScorer(models, profile, options).score(prelist, out)
 
 
@@ -375,7 +386,11 @@ def champion_name(run_dir: str | Path, manifest: Mapping[str, Any]) -> str:
 
 
 def load_scoring_models(
-    source: str | Path, *, model_names: list[str] | None = None, tracking_uri: str | None = None
+    source: str | Path,
+    *,
+    model_names: list[str] | None = None,
+    tracking_uri: str | None = None,
+    trust_pickle: bool = False,
 ) -> tuple[dict[str, PovertyModel], dict | None, str]:
     """Models to score with (first = main), the training feature profile (or None), model URI.
 
@@ -387,6 +402,8 @@ def load_scoring_models(
         Models of the run folder; the first is the main one. Default: the champion.
     tracking_uri : str, optional
         MLflow tracking URI, for a registry URI.
+    trust_pickle : bool, default False
+        Load pickled (old) model folders too; see :func:`slrt_ml.models.load_model`.
 
     Raises
     ------
@@ -394,7 +411,9 @@ def load_scoring_models(
         When ``source`` is neither a run folder nor a ``models:/`` URI.
     """
     if str(source).startswith("models:/"):
-        model = load_registered_model(str(source), tracking_uri=tracking_uri)
+        model = load_registered_model(
+            str(source), tracking_uri=tracking_uri, trust_pickle=trust_pickle
+        )
         return {model.name: model}, getattr(model, "feature_profile_", None), str(source)
     run = RunFolder(source)
     try:
@@ -402,7 +421,12 @@ def load_scoring_models(
     except RunFolderError as err:
         raise RunFolderError(f"{err}; or pass a registry URI models:/NAME@ALIAS") from None
     names = model_names or [champion_name(run.root, manifest)]
-    models = {name: load_model(run.model_dir(name)) for name in names}
+    sha256 = manifest.get("model_sha256", {})  # per model: file -> sha256, from training
+    models = {
+        name: load_model(run.model_dir(name), checksums=sha256.get(name), trust_pickle=trust_pickle)
+        for name in names
+    }
+    attach_calibration(models, run.root)
     return models, _run_profile(run, manifest), str(run.model_dir(names[0]))
 
 

@@ -3,9 +3,15 @@
 Both :mod:`slrt_ml.pipeline.score` (a prelist, streamed in chunks) and
 :mod:`slrt_ml.pipeline.score_table` (a mapped table, in memory) turn models into the
 same columns (:func:`model_scores`), lay the output out the same way
-(:func:`output_frame`: ``IDBDT, score, rank_in_desa, selected, priority, reason_1..k``
-+ ``score_<model>``), account for every input row (:func:`check_row_accounting`) and
-return a :class:`ScoringResult`.
+(:func:`output_frame`: ``IDBDT, prob_poor, percentile_in_desa, rank_in_desa, selected,
+priority_in_desa, reasons_toward, reason_1..k`` + ``score_<model>``, ``margin``), account
+for every input row (:func:`check_row_accounting`) and return a :class:`ScoringResult`.
+
+Reasons are computed per chunk in both directions (``reason_poorer_i`` and
+``reason_richer_i``, area features left out, plus ``area_effect``: the summed
+contribution of the area features, reported per desa); once the selection is known,
+:func:`output_frame` keeps the poorer reasons of a selected household and the richer
+reasons of a household not selected (without a quota: the poorer reasons).
 """
 
 from __future__ import annotations
@@ -15,13 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from slrt_ml.explain.api import model_margin, reason_columns
+from slrt_ml.explain.api import contribution_matrix, model_margin
+from slrt_ml.explain.reasons import AREA_FEATURES, top_reasons
 from slrt_ml.features.drift import PSI_WARNING
+from slrt_ml.pipeline.calibration import poor_probability
 from slrt_ml.targeting.priority import AreaDecisions
 
 __all__ = [
+    "DIRECTIONS",
     "NO_PROFILE_NOTE",
     "RowAccountingError",
     "ScoringResult",
@@ -33,6 +43,9 @@ __all__ = [
     "output_frame",
     "sibling_path",
 ]
+
+#: reason directions: toward poorer (selected households), toward richer (the others)
+DIRECTIONS = ("poorer", "richer")
 
 #: drift note when neither the run folder nor the model carries a training feature profile
 NO_PROFILE_NOTE = "no training feature profile in the run folder or model: drift not checked"
@@ -101,9 +114,20 @@ def sibling_path(out: Path, what: str) -> Path:
 
 
 def model_scores(
-    features: pd.DataFrame, models: Mapping[str, Any], explain: bool, top_k: int
+    features: pd.DataFrame,
+    models: Mapping[str, Any],
+    explain: bool,
+    top_k: int,
+    *,
+    lang: str = "id",
 ) -> pd.DataFrame:
-    """``score`` (+ ``reason_1..k``) of the main (first) model, ``score_<name>`` of the others.
+    """Scores of the main (first) model and ``score_<name>`` of the others, per household.
+
+    Columns: ``score`` (the main model's margin), ``prob_poor``
+    (:func:`slrt_ml.pipeline.calibration.poor_probability`), with ``explain``
+    ``reason_poorer_1..k``, ``reason_richer_1..k`` (the household's own answers, area
+    features left out, worded in ``lang``) and ``area_effect`` (summed contribution of
+    :data:`~slrt_ml.explain.reasons.AREA_FEATURES`), then ``score_<name>``.
 
     Parameters
     ----------
@@ -112,9 +136,11 @@ def model_scores(
     models : mapping
         Name -> fitted model; the first one is the main model.
     explain : bool
-        Add the main model's exact top-``top_k`` reasons.
+        Add the main model's exact top-``top_k`` reasons in both directions.
     top_k : int
-        Reasons per household.
+        Reasons per household and direction.
+    lang : {"id", "en"}
+        Language of the reasons.
 
     Returns
     -------
@@ -123,18 +149,29 @@ def model_scores(
     """
     main = next(iter(models.values()))
     if explain:
-        part = reason_columns(main, features, top_k=top_k).drop(columns="base_value")
+        values, base, names = contribution_matrix(main, features)
+        part = pd.DataFrame({"score": base + values.sum(axis=1)}, index=features.index)
+        for direction in DIRECTIONS:
+            reasons = top_reasons(values, features, names, top_k, direction=direction,
+                                  exclude=AREA_FEATURES, lang=lang)  # fmt: skip
+            for slot in range(1, top_k + 1):
+                part[f"reason_{direction}_{slot}"] = reasons[f"reason_{slot}"]
+        area = [j for j, name in enumerate(names) if name in AREA_FEATURES]
+        part["area_effect"] = values[:, area].sum(axis=1)
     else:
         part = pd.DataFrame({"score": model_margin(main, features)}, index=features.index)
+    part.insert(1, "prob_poor", poor_probability(main, part["score"].to_numpy(), features))
     for name, model in list(models.items())[1:]:
         part[f"score_{name}"] = model_margin(model, features)
     return part
 
 
 def empty_scores(extra: list[str], explain: bool, top_k: int) -> pd.DataFrame:
-    """A scored part with no rows: ``IDBDT, desa, score (, reason_1..k), <extra>``."""
-    columns = {"IDBDT": "string", "desa": "string", "score": "float64"}
-    columns |= {f"reason_{i}": "string" for i in range(1, top_k + 1)} if explain else {}
+    """A scored part with no rows, with the columns of :func:`model_scores` and ``IDBDT, desa``."""
+    columns = {"IDBDT": "string", "desa": "string", "score": "float64", "prob_poor": "float64"}
+    if explain:
+        columns |= {f"reason_{d}_{i}": "string" for d in DIRECTIONS for i in range(1, top_k + 1)}
+        columns["area_effect"] = "float64"
     columns |= {name: "float64" for name in extra}
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
 
@@ -144,18 +181,39 @@ def output_frame(
 ) -> pd.DataFrame:
     """Rows ``start:stop`` of the output: ``frame`` (scores) with the decisions inserted.
 
-    ``frame`` holds ``IDBDT, desa, score, ...`` of those rows; without ``explain`` empty
-    ``reason_1..k`` columns are added so the layout does not depend on the option.
+    ``frame`` holds ``IDBDT, desa, score, prob_poor, ...`` of those rows (model_scores'
+    columns). Out: ``IDBDT, prob_poor, percentile_in_desa, rank_in_desa, selected,
+    priority_in_desa, reasons_toward, reason_1..k, score_<model>.., margin``;
+    ``percentile_in_desa`` = ``ceil(100 * rank / households in the desa)`` ("among the
+    poorest X% of its desa"). Without ``explain`` the reason columns are empty, so the
+    layout does not depend on the option.
     """
-    out = frame.drop(columns=["desa"])
-    out.insert(2, "rank_in_desa", decisions.rank_in_area[start:stop])
-    selected = decisions.selected
-    out.insert(3, "selected", pd.array([pd.NA] * (stop - start), dtype="boolean")
-               if selected is None else selected[start:stop])  # fmt: skip
-    out.insert(4, "priority", decisions.priority[start:stop])
-    if not explain:
-        for slot in range(1, top_k + 1):
-            out[f"reason_{slot}"] = pd.array([pd.NA] * len(out), dtype="string")
+    rank = decisions.rank_in_area[start:stop]
+    n = len(frame)
+    selected = (pd.array([pd.NA] * n, dtype="boolean") if decisions.selected is None
+                else pd.array(decisions.selected[start:stop], dtype="boolean"))  # fmt: skip
+    out = pd.DataFrame({
+        "IDBDT": frame["IDBDT"].astype("string").to_numpy(),
+        "prob_poor": frame["prob_poor"].to_numpy(np.float64),
+        "percentile_in_desa": np.ceil(100 * rank / decisions.n_in_area[start:stop]).astype(np.int64),
+        "rank_in_desa": rank,
+        "selected": selected,
+        "priority_in_desa": decisions.priority_in_area[start:stop],
+    })  # fmt: skip
+    richer = np.asarray(selected.fillna(True)) == False  # noqa: E712 (NA -> poorer)
+    out["reasons_toward"] = pd.array(
+        np.where(richer, "richer", "poorer") if explain else [pd.NA] * n, dtype="string"
+    )
+    for slot in range(1, top_k + 1):
+        if explain:
+            poorer = frame[f"reason_poorer_{slot}"].astype("string").to_numpy()
+            other = frame[f"reason_richer_{slot}"].astype("string").to_numpy()
+            out[f"reason_{slot}"] = pd.array(np.where(richer, other, poorer), dtype="string")
+        else:
+            out[f"reason_{slot}"] = pd.array([pd.NA] * n, dtype="string")
+    for column in [c for c in frame.columns if c.startswith("score_")]:
+        out[column] = frame[column].to_numpy(np.float64)
+    out["margin"] = frame["score"].to_numpy(np.float64)
     return out
 
 

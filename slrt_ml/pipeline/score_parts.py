@@ -3,8 +3,12 @@
 :func:`slrt_ml.pipeline.score.score_prelist` saves each finished chunk in
 ``<out>.parts/`` (``scored-NNNNN.parquet``, ``rejects-NNNNN.parquet``,
 ``drift-NNNNN.json``) and records it in the folder's ``manifest.json`` together with a
-*signature* of the inputs and options. A rerun with the same signature skips the chunks
-already done; a different signature (or ``restart``) starts clean. At the end the parts
+*signature* of the inputs (size, modification time and SHA-256 of each file), the models
+and the options. A rerun with the same signature skips the chunks already done. A folder
+with a different signature is never reused or deleted silently: the run refuses with
+:class:`PartsConflictError` and says to pass ``--restart`` (``restart=True``), which
+deletes it and starts clean. A folder that this module did not create (no manifest of
+ours) is never deleted, not even with ``restart``. At the end the parts
 are read back: a compact table of desa codes and scores for the selection
 (:meth:`PartsFolder.compact`), the rejects and the merged drift report; then the folder
 is removed.
@@ -12,6 +16,7 @@ is removed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Mapping
@@ -23,22 +28,32 @@ import numpy as np
 import pandas as pd
 
 from slrt_ml.data.io import atomic_path, write_table
+from slrt_ml.data.rejects import ORPHAN_REASON
 from slrt_ml.features.drift import DriftAccumulator
 from slrt_ml.pipeline.score_output import NO_PROFILE_NOTE, drift_notes
 
-__all__ = ["CompactScores", "PartsFolder", "parts_signature"]
+__all__ = ["CompactScores", "PartsConflictError", "PartsFolder", "parts_signature"]
 
 PART_MANIFEST = "manifest.json"
-ORPHAN_REASON = "members without a household record"
+_OWNER = "slrt_ml.score_parts/1"
+
+
+class PartsConflictError(RuntimeError, ValueError):
+    """The working folder belongs to a different run (inputs, models or options)."""
+
+
+def _digest(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def parts_signature(paths: list[Path], options: Mapping[str, Any]) -> dict[str, Any]:
-    """Size and modification time of every input file, and the options as strings.
+    """Size, modification time and SHA-256 of every input file, and the options as strings.
 
     Two runs whose signatures are equal produce the same parts, so finished parts can be
     reused.
     """
-    files = {str(p): [p.stat().st_size, p.stat().st_mtime_ns] for p in paths}
+    files = {str(p): [p.stat().st_size, p.stat().st_mtime_ns, _digest(p)] for p in paths}
     return {"files": files, "options": {k: str(v) for k, v in options.items()}}
 
 
@@ -69,15 +84,36 @@ class PartsFolder:
 
     @classmethod
     def open(cls, path: Path, signature: dict[str, Any], *, restart: bool) -> PartsFolder:
-        """Resume the folder when its signature matches (and not ``restart``), else start clean."""
+        """Resume the folder when its signature matches (and not ``restart``); start clean
+        when there is none (or ``restart`` and it is ours).
+
+        Raises
+        ------
+        PartsConflictError
+            The folder holds parts of a different run (and not ``restart``), or it was not
+            created by a scoring run at all.
+        """
         manifest_path = path / PART_MANIFEST
-        if path.is_dir() and not restart and manifest_path.is_file():
-            state = json.loads(manifest_path.read_text(encoding="utf-8"))
-            if state.get("signature") == signature:
-                return cls(path, state)
-        shutil.rmtree(path, ignore_errors=True)
+        if path.exists():
+            state = _read_state(manifest_path)
+            if state is None:
+                raise PartsConflictError(
+                    f"{path}: exists but was not created by a scoring run (no {PART_MANIFEST} "
+                    "of ours); move or delete it yourself, or choose another --out"
+                )
+            if not restart:
+                if state.get("signature") == signature:
+                    return cls(path, state)
+                changed = _changed(state.get("signature", {}), signature)
+                raise PartsConflictError(
+                    f"{path}: holds finished chunks of a different scoring run ({changed} "
+                    "changed); rerun with --restart to delete them and start clean, or "
+                    "choose another --out"
+                )
+            shutil.rmtree(path)
         path.mkdir(parents=True)
-        folder = cls(path, {"signature": signature, "done": [], "sorted_input": True})
+        folder = cls(path, {"owner": _OWNER, "signature": signature, "done": [],
+                            "sorted_input": True})  # fmt: skip
         folder.save_manifest()
         return folder
 
@@ -102,8 +138,8 @@ class PartsFolder:
         """Save chunk ``index`` and mark it done."""
         write_table(scored, self.path / f"scored-{index:05d}.parquet")
         write_table(rejects, self.path / f"rejects-{index:05d}.parquet")
-        drift_file = self.path / f"drift-{index:05d}.json"
-        drift_file.write_text(json.dumps(drift_state), encoding="utf-8")
+        with atomic_path(self.path / f"drift-{index:05d}.json") as tmp:
+            tmp.write_text(json.dumps(drift_state), encoding="utf-8")
         self.state["done"].append(index)
         self.save_manifest()
 
@@ -143,20 +179,25 @@ class PartsFolder:
             list(codes),
         )
 
-    def write_rejects(self, path: Path) -> tuple[int, int]:
-        """Write every rejected row to ``path``.
+    def write_rejects(self, path: Path, orphans_path: Path) -> tuple[int, int]:
+        """Write the rejected household rows to ``path`` (exactly one row per rejected
+        input row) and the member IDBDTs without a household record to ``orphans_path``.
 
         Returns
         -------
         (int, int)
-            Rejected households, and member groups without a household record (orphans,
-            not counted as input households).
+            Rows of the two files: rejected households, and orphan member groups (not
+            input households).
         """
         frames = [pd.read_parquet(p) for p in self.part_files("rejects")]
-        rejects = pd.concat(frames) if frames else pd.DataFrame(columns=["IDBDT", "reason"])
-        write_table(rejects.astype("string"), path)
-        orphans = rejects["reason"].eq(ORPHAN_REASON).fillna(False)
-        return int((~orphans).sum()), int(orphans.sum())
+        empty = pd.DataFrame(
+            {"IDBDT": pd.Series(dtype="string"), "reason": pd.Series(dtype="string")}
+        )
+        rejects = pd.concat([empty, *frames], ignore_index=True).astype("string")
+        orphans = rejects["reason"].eq(ORPHAN_REASON).fillna(False).to_numpy(bool)
+        write_table(rejects[~orphans], path)
+        write_table(rejects[orphans].drop_duplicates("IDBDT"), orphans_path)
+        return int((~orphans).sum()), int(rejects[orphans]["IDBDT"].nunique())
 
     def write_drift_report(self, profile: dict | None, path: Path) -> tuple[Path | None, list[str]]:
         """Merge the chunks' drift counts into one report at ``path``; its path and warnings."""
@@ -168,3 +209,23 @@ class PartsFolder:
         report = drift.report()
         write_table(report, path)
         return path, drift_notes(report)
+
+
+def _read_state(path: Path) -> dict[str, Any] | None:
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or "signature" not in state or "done" not in state:
+        return None
+    return state
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """Which parts of two signatures differ, in words (file names and option names)."""
+    what = [f"file {Path(f).name}" for f in sorted(set(old.get("files", {})) | set(new["files"]))
+            if old.get("files", {}).get(f) != new["files"].get(f)]  # fmt: skip
+    old_opts, new_opts = old.get("options", {}), new.get("options", {})
+    what += [f"option {k}" for k in sorted(set(old_opts) | set(new_opts))
+             if old_opts.get(k) != new_opts.get(k)]  # fmt: skip
+    return ", ".join(what) or "signature"

@@ -3,8 +3,10 @@
 Mapped tables are small, so the table is read and scored in memory, not streamed: rows
 with a missing or repeated id, a missing cluster or an invalid feature value are
 rejected, the rest are scored by the same code as the prelist
-(:mod:`slrt_ml.pipeline.score_output`) and ranked, selected and prioritised per cluster
-(:mod:`slrt_ml.targeting.priority`).
+(:mod:`slrt_ml.pipeline.score_output`) and ranked, selected and prioritised
+(:mod:`slrt_ml.targeting.priority`) by the run's selection rule: one national ranking,
+unless per-area quotas were asked for (``by``, or a quota per cluster). A mapping whose
+features differ from the models' is refused.
 """
 
 from __future__ import annotations
@@ -34,16 +36,53 @@ from slrt_ml.pipeline.score_output import (
 )
 from slrt_ml.targeting.priority import area_decisions
 
-__all__ = ["score_table"]
+__all__ = ["FeatureMismatchError", "check_run_features", "score_table"]
 
 
-def _mapped_areas(valid: pd.DataFrame, mapping: DatasetMapping) -> tuple[np.ndarray, list[str]]:
-    """Area codes per household: the mapped cluster, or one area when the cluster is
-    unmapped or is the household itself (a quota per household would select by rounding)."""
-    if not mapping.cluster or mapping.cluster == mapping.id:
+class FeatureMismatchError(ValueError):
+    """The mapping's feature columns are not the ones the run's models were trained on."""
+
+
+def _area_column(mapping: DatasetMapping, by: str | None) -> str | None:
+    """The column of the per-area quotas: ``KDDESA`` = the cluster, ``KDKEC``/``KDKAB`` =
+    the mapped area (else the cluster); ``None`` = one national ranking."""
+    if by is None:
+        return None
+    column = mapping.areas.get(by, mapping.cluster) if by != "KDDESA" else mapping.cluster
+    return None if not column or column == mapping.id else column
+
+
+def _mapped_areas(valid: pd.DataFrame, column: str | None) -> tuple[np.ndarray, list[str]]:
+    """Area codes per household: the quota column's values, or one area (``"all"``) when
+    there is none (a quota per household would select by rounding)."""
+    if column is None:
         return np.zeros(len(valid), np.int64), ["all"]
-    codes, names = pd.factorize(valid[mapping.cluster].astype("string").reset_index(drop=True))
+    codes, names = pd.factorize(valid[column].astype("string").reset_index(drop=True))
     return codes.astype(np.int64), [str(n) for n in names]
+
+
+def check_run_features(mapping: DatasetMapping, models: Mapping[str, Any]) -> None:
+    """Refuse a mapping whose feature columns differ from those the models were fitted on.
+
+    Raises
+    ------
+    FeatureMismatchError
+        Naming the mapping, the model and the features missing on either side.
+    """
+    mapped = [str(c) for c in mapping.features.columns]
+    for name, model in models.items():
+        seen = getattr(model, "feature_names_in_", None)
+        if seen is None:
+            continue
+        seen = [str(c) for c in seen]
+        if sorted(seen) != sorted(mapped):
+            missing = [c for c in seen if c not in mapped]
+            unknown = [c for c in mapped if c not in seen]
+            raise FeatureMismatchError(
+                f"{mapping.source}: its features differ from those model {name!r} was trained "
+                f"on; missing from the mapping: {missing}; not in the run: {unknown}. Score "
+                "with the mapping the run was trained with (manifest.json: dataset.mapping)"
+            )
 
 
 def _table_drift(
@@ -78,12 +117,14 @@ def score_table(
     top_k: int = 5,
     quota: Mapping[str, int] | float | None = None,
     profile: dict | None = None,
+    by: str | None = None,
 ) -> ScoringResult:
     """Score a household table through its dataset mapping (``slrt-ml score --mapping``).
 
     Only the id, the cluster and the feature columns are needed (no label, no
-    reference). Output columns: ``<id>, score, rank_in_area, selected, priority,
-    reason_1..k`` (+ ``score_<model>``), written atomically; rejects go to
+    reference). Output columns: ``<id>, prob_poor, percentile_in_area, rank_in_area,
+    selected, priority_in_area, reasons_toward, reason_1..k`` (+ ``score_<model>``,
+    ``margin``; :func:`slrt_ml.pipeline.score_output.output_frame`), written atomically; rejects go to
     ``<out stem>.rejects.csv`` (``<id>, reason``), the drift report to
     ``<out stem>.drift.csv``.
 
@@ -103,10 +144,13 @@ def score_table(
     top_k : int
         Reasons per household.
     quota : mapping, float or None
-        A share, or cluster -> count; one area when the cluster is unmapped or is the
-        household id.
+        A share, or cluster -> count (per-area quotas: ranks within each cluster).
     profile : dict, optional
         The training feature profile, for the drift report.
+    by : {None, "KDDESA", "KDKEC", "KDKAB"}
+        The run's selection rule (config ``compare.by``): ``None`` = one national ranking
+        (a share of all households), else a share within each cluster (``KDDESA``) or
+        mapped area. One area when that column is unmapped or is the household id.
 
     Returns
     -------
@@ -116,9 +160,12 @@ def score_table(
     ------
     RowAccountingError
         When scored + rejected rows do not add up to the table's rows (a bug).
+    FeatureMismatchError
+        When the mapping's features differ from the models' (listing the differences).
     """
     started, out = time.perf_counter(), Path(out)
     mapping = mapping if hasattr(mapping, "features") else load_mapping(mapping)
+    check_run_features(mapping, models)
     frame = table if isinstance(table, pd.DataFrame) else read_mapped_table(mapping, table)
     valid, rejects = _split_rejects(frame, mapping)
     features = mapped_features(valid, mapping)
@@ -127,12 +174,14 @@ def score_table(
         scored = empty_scores(extra, explain, top_k).drop(columns="desa").set_index("IDBDT")
     else:
         scored = model_scores(features, models, explain, top_k)
-    area, names = _mapped_areas(valid, mapping)
-    decisions = area_decisions(scored["score"].to_numpy(np.float64), area, names, quota,
-                               other_scores=scored[extra].to_numpy(np.float64))  # fmt: skip
+    per_area = by if by is not None or not isinstance(quota, Mapping) else "KDDESA"
+    area, names = _mapped_areas(valid, _area_column(mapping, per_area))
+    decisions = area_decisions(scored["score"].to_numpy(np.float64), area, names, quota)
     scored = scored.rename_axis("IDBDT").reset_index().assign(desa=area)
     output = output_frame(scored, decisions, 0, len(scored), top_k, explain)
-    output = output.rename(columns={"IDBDT": mapping.id, "rank_in_desa": "rank_in_area"})
+    output = output.rename(columns={"IDBDT": mapping.id, "rank_in_desa": "rank_in_area",
+                                    "priority_in_desa": "priority_in_area",
+                                    "percentile_in_desa": "percentile_in_area"})  # fmt: skip
     check_row_accounting(len(output), len(rejects), len(frame))
     write_table(output, out)
     write_table(rejects, sibling_path(out, "rejects"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import platform
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +24,11 @@ from slrt_ml.data.mapping import load_mapping, mapping_digest
 from slrt_ml.data.registry import load_registry
 from slrt_ml.evaluation.compare import pr_auc, roc_auc, spearman_welfare
 from slrt_ml.features.drift import feature_profile
-from slrt_ml.models import PovertyModel, save_model
-from slrt_ml.models.cv import (
-    fit_model,
-    grouped_folds,
-    new_model,
-    out_of_fold_scores,
-    training_labels,
-)
+from slrt_ml.models import PovertyModel, model_checksums, save_model
+from slrt_ml.models.cv import fit_final, grouped_folds, out_of_fold_scores, training_sample
 from slrt_ml.models.reference import fitted_reference_scores
+from slrt_ml.pipeline.calibration import CALIBRATION_FILE, write_calibration
+from slrt_ml.pipeline.progress import progress as show_progress
 from slrt_ml.pipeline.run_folder import RunFolder, write_json
 from slrt_ml.targeting.frame import TargetingData, registry_targeting_data
 from slrt_ml.targeting.mapped import mapped_targeting_data
@@ -85,15 +81,7 @@ class TrainingResult:
     summary: pd.DataFrame
     models: dict[str, PovertyModel]
     manifest: dict[str, Any]
-
-
-def _progress(enabled: bool) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        disable=not enabled, transient=False,
-    )  # fmt: skip
+    notes: list[str] = field(default_factory=list)  # for the console: sample, missing values
 
 
 def _train_models(
@@ -102,15 +90,13 @@ def _train_models(
     folds = grouped_folds(data.groups, config.cv.folds, config.seed, shuffle=config.cv.shuffle)
     oof = pd.DataFrame({"IDBDT": data.frame["IDBDT"].to_numpy()})
     fitted = {}
-    with _progress(progress) as bar:
+    with show_progress(progress) as bar:
         for name in config.models:
             task = bar.add_task(f"{name:8s} folds + final fit", total=len(folds) + 1)
-            oof[name] = out_of_fold_scores(name, data, folds, config, lambda t=task: bar.advance(t))
-            model = new_model(name, config)
-            fitted[name] = fit_model(
-                model, data.features, training_labels(model, data), data.groups
-            )
+            fitted[name] = fit_final(name, data, config)
             bar.advance(task)
+            oof[name] = out_of_fold_scores(name, data, folds, config,
+                                           lambda t=task: bar.advance(t), final=fitted[name])  # fmt: skip
     return oof, fitted
 
 
@@ -123,6 +109,55 @@ def _git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
+
+
+#: how the models fill missing feature values (``models._encoding.FeatureEncoder``)
+MISSING_FILL = (
+    "numeric/binary: the training fold's median for pmt_ols, logit and mlp; kept missing for "
+    "gbm, rf and ebm (routed natively); categorical: their own level '__missing__'"
+)
+
+
+def training_block(data: TargetingData, config: Config) -> dict[str, Any]:
+    """The manifest's ``training_sample``: who trained, with which weights, who was scored how.
+
+    >>> from slrt_ml.config import Config
+    >>> frame = pd.DataFrame({"poor": [1, 0, 1], "labelled": [1, 1, 0],
+    ...                       "survey_weight": [2.0, 3.0, 0.0]})
+    >>> data = TargetingData(pd.DataFrame(index=range(3)), frame, None, "t", None, True,
+    ...                      extra={"survey_weight_column": "truth.survey_weight"})
+    >>> block = training_block(data, Config())
+    >>> block["labelled"], block["trained_on"], block["survey_weights_used"]
+    (2, 2, True)
+    """
+    rows, _ = training_sample(data, config)
+    labelled = data.labelled
+    column = data.extra.get("survey_weight_column")
+    return {
+        "rule": config.train.sample,
+        "households": len(data.frame),
+        "labelled": int(labelled.sum()),
+        "trained_on": int(rows.sum()),
+        "survey_weight_column": column,
+        "survey_weights_used": config.train.sample == "labelled" and column is not None,
+        "scores": "grouped out-of-fold scores for the training sample; households outside it "
+        f"({int((~rows).sum())}) never were in training and are scored by the final model "
+        "fitted on the whole sample",
+    }
+
+
+def _notes(manifest: dict[str, Any]) -> list[str]:
+    block = manifest["training_sample"]
+    notes = [
+        f"trained on {block['trained_on']:,} of {block['households']:,} households "
+        f"({block['labelled']:,} labelled; rule train.sample={block['rule']}); survey weights "
+        f"{'used: ' + str(block['survey_weight_column']) if block['survey_weights_used'] else 'not used'}"
+    ]
+    missing = manifest["dataset"].get("feature_missing") or {}
+    if missing:
+        shown = ", ".join(f"{c}: {n:,}" for c, n in list(missing.items())[:10])
+        notes.append(f"missing feature values ({shown}) filled by the models: {MISSING_FILL}")
+    return notes
 
 
 def _manifest(data: TargetingData, config: Config, summary: pd.DataFrame) -> dict[str, Any]:
@@ -143,6 +178,7 @@ def _manifest(data: TargetingData, config: Config, summary: pd.DataFrame) -> dic
         "features": list(map(str, data.features.columns)),
         "models": list(config.models),
         "oof_metrics": oof_metrics,
+        "training_sample": training_block(data, config),
         "dataset": {
             "name": data.name,
             "digest": data.digest,
@@ -150,6 +186,9 @@ def _manifest(data: TargetingData, config: Config, summary: pd.DataFrame) -> dic
             "columns": list(map(str, data.features.columns)),
             # mapping mode: which YAML and table the run was trained on
             **{k: data.extra[k] for k in ("mapping", "mapping_digest", "table") if k in data.extra},
+            "feature_missing": data.extra.get("feature_missing")
+            or {str(c): int(n) for c, n in data.features.isna().sum().items() if n > 0},
+            "missing_fill": MISSING_FILL,
         },
     }
 
@@ -157,9 +196,12 @@ def _manifest(data: TargetingData, config: Config, summary: pd.DataFrame) -> dic
 def _save_run(run: RunFolder, data: TargetingData, oof: pd.DataFrame,
               fitted: dict[str, PovertyModel], manifest: dict[str, Any]) -> None:  # fmt: skip
     run.root.mkdir(parents=True, exist_ok=True)
-    for name, model in fitted.items():
-        save_model(model, run.model_dir(name))
+    for name, model in fitted.items():  # checksums let `score` tell a changed model folder
+        manifest.setdefault("model_sha256", {})[name] = model_checksums(
+            save_model(model, run.model_dir(name))
+        )
     write_table(oof, run.oof_scores)
+    write_calibration(run.root / CALIBRATION_FILE, oof, data.poor)  # probabilities at scoring
     write_json(feature_profile(data.features), run.root / "feature_profile.json")
     if data.extra.get("areas") is not None:  # area features (urban/rural) need it at scoring
         write_table(data.extra["areas"], run.root / "areas.parquet")
@@ -195,7 +237,7 @@ def train(data: TargetingData, out: str | Path, config: Config | None = None,
     manifest = _manifest(data, config, summary)
     run = RunFolder(out)
     _save_run(run, data, oof, fitted, manifest)
-    return TrainingResult(run.root, oof, summary, fitted, manifest)
+    return TrainingResult(run.root, oof, summary, fitted, manifest, _notes(manifest))
 
 
 def load_targeting_data(data_dir: str | Path, config: Config | None = None) -> TargetingData:

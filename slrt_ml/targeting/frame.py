@@ -20,9 +20,12 @@ import pandas as pd
 
 from slrt_ml.data.codebook import area_keys
 from slrt_ml.features import area_features, household_features, pkh_components
+from slrt_ml.features.components import pkh_benefit
+from slrt_ml.targeting.labels import check_label_prevalence
 
 __all__ = [
     "TargetingData",
+    "check_training_label",
     "frame_digest",
     "registry_targeting_data",
     "targeting_frame",
@@ -56,6 +59,20 @@ class TargetingData:
     def poor(self) -> np.ndarray:
         """The 0/1 poverty label of every household, in frame order."""
         return self.frame["poor"].to_numpy(dtype=np.int8)
+
+    @property
+    def sample_weight(self) -> np.ndarray:
+        """The survey weight of every household (0 on unlabelled rows; 1 without a survey)."""
+        if "survey_weight" not in self.frame:
+            return np.ones(len(self.frame))
+        return self.frame["survey_weight"].to_numpy(dtype=np.float64)
+
+    @property
+    def labelled(self) -> np.ndarray:
+        """Whether each household's label comes from the survey (all True without one)."""
+        if "labelled" not in self.frame:
+            return np.ones(len(self.frame), dtype=bool)
+        return self.frame["labelled"].to_numpy() == 1
 
     @property
     def groups(self) -> np.ndarray:
@@ -132,13 +149,26 @@ def targeting_frame(
     -------
     DataFrame
         The targeting frame of ``docs/CONTRACTS.md`` (``IDBDT``, area codes, ``cluster``,
-        ``eligible``, ``poor``, ``welfare``, ``target``, ``persons``, ``urban``, slices,
+        ``eligible``, ``eligible_now``, ``poor``, ``welfare``, ``target``, ``labelled``,
+        ``survey_weight``, ``pkh_benefit``, ``persons``, ``urban``, slices,
         ``siksng_selected``, ``siksng_score``), on a fresh range index.
+
+    Notes
+    -----
+    Eligibility is symmetric: ``eligible`` (a PKH component by the *recorded* member file)
+    is what every system can see, so models select among these households like SIKS-NG;
+    ``target = poor & eligible_now`` is the truth's current state (truth's optional
+    ``eligible_now``, else ``eligible``). ``labelled`` is truth's optional ``in_survey``
+    (else 1) and ``survey_weight`` its optional ``survey_weight`` on labelled rows, 0 on
+    unlabelled ones (1 everywhere when the truth has no survey columns).
 
     Raises
     ------
     slrt_ml.features.households.FeatureError
         When a household's desa is missing from ``registry.areas`` (the message names it).
+    ValueError
+        When ``in_survey``/``eligible_now`` are not 0/1 or a labelled household's
+        ``survey_weight`` is not a positive finite number (names the column, shows ids).
     """
     hh = registry.households
     ids = hh["IDBDT"]
@@ -148,7 +178,11 @@ def targeting_frame(
     truth = registry.truth.set_index("IDBDT").reindex(ids)
     frame["poor"] = truth["poor"].to_numpy(dtype="int8")
     frame["welfare"] = truth["welfare_pc"].to_numpy(dtype=float)
-    frame["target"] = (frame["poor"] & frame["eligible"]).astype("int8")
+    frame["eligible_now"] = _truth_flag(truth, "eligible_now", registry, frame["eligible"])
+    frame["target"] = (frame["poor"] & frame["eligible_now"]).astype("int8")
+    frame["labelled"] = _truth_flag(truth, "in_survey", registry, np.ones(len(ids), "int8"))
+    frame["survey_weight"] = _survey_weight(truth, frame["labelled"].to_numpy(), registry)
+    frame["pkh_benefit"] = pkh_benefit(components).reindex(ids).fillna(0.0).to_numpy(float)
     frame["persons"] = hh["Jumlah_ART"].to_numpy(dtype=float)
     frame["urban"] = _urban(hh, registry.areas)
     slices = _head_slices(registry.members, elderly_age).reindex(ids).fillna(0)
@@ -159,6 +193,57 @@ def targeting_frame(
     # SIKS-NG's own ranking: the registry percentile of its PMT (1 = poorest).
     frame["siksng_score"] = (101 - hh["Percentile"]).to_numpy(dtype=float)
     return frame.reset_index(drop=True)
+
+
+def _truth_where(registry: Any) -> str:
+    folder = getattr(registry, "folder", None)
+    return f"{folder}/truth" if folder else "truth"
+
+
+def _truth_flag(truth: pd.DataFrame, column: str, registry: Any, default: Any) -> np.ndarray:
+    """An optional 0/1 truth column (``default`` when the truth does not have it)."""
+    if column not in truth:
+        return np.asarray(default, dtype="int8")
+    values = pd.to_numeric(truth[column], errors="coerce")
+    bad = ~values.isin([0, 1]).to_numpy()
+    if bad.any():
+        raise ValueError(
+            f"{_truth_where(registry)}: column {column!r} must be 0/1 for every household; "
+            f"{int(bad.sum())} are not, e.g. (IDBDT: value) "
+            f"{_examples(truth[column], bad)}"
+        )
+    return values.to_numpy(dtype="int8")
+
+
+def _examples(values: pd.Series, bad: np.ndarray) -> str:
+    rows = np.flatnonzero(bad)[:5]
+    return ", ".join(f"{values.index[i]}: {values.iloc[i]!r}" for i in rows)
+
+
+def _survey_weight(truth: pd.DataFrame, labelled: np.ndarray, registry: Any) -> np.ndarray:
+    """Truth's ``survey_weight`` on labelled rows, 0 elsewhere; 1 without survey columns."""
+    if "survey_weight" not in truth:
+        if "in_survey" in truth:
+            return labelled.astype(np.float64)  # a sample without weights: equal weights
+        return np.ones(len(truth))
+    weight = pd.to_numeric(truth["survey_weight"], errors="coerce").to_numpy(np.float64)
+    bad = labelled & ~(np.isfinite(weight) & (weight > 0))
+    if bad.any():
+        raise ValueError(
+            f"{_truth_where(registry)}: column 'survey_weight' must be a positive finite "
+            f"expansion factor on every surveyed household (in_survey = 1); {int(bad.sum())} "
+            f"are not, e.g. (IDBDT: value) {_examples(truth['survey_weight'], bad)}"
+        )
+    return np.where(labelled, weight, 0.0)
+
+
+def check_training_label(data: TargetingData, *, column: str, source: str) -> None:
+    """:func:`~slrt_ml.targeting.labels.check_label_prevalence` over the labelled rows,
+    weighted by the survey weight (raises ``LabelError`` naming ``column`` and ``source``)."""
+    rows = data.labelled
+    check_label_prevalence(
+        data.poor[rows], column=column, source=source, sample_weight=data.sample_weight[rows]
+    )
 
 
 def _welfare_target(frame: pd.DataFrame, metadata: dict[str, Any]) -> pd.Series | None:
@@ -198,7 +283,11 @@ def registry_targeting_data(registry: Any, *, elderly_age: int = 60) -> Targetin
     Raises
     ------
     ValueError
-        When the registry has no ``truth`` or ``siksng`` table.
+        When the registry has no ``truth`` or ``siksng`` table, or a survey column of the
+        truth is malformed.
+    slrt_ml.targeting.labels.LabelError
+        When the label of the labelled households has one class or a (weighted)
+        prevalence outside [1%, 99%].
     slrt_ml.features.households.FeatureError
         When a household's desa is missing from ``registry.areas``.
     """
@@ -212,7 +301,14 @@ def registry_targeting_data(registry: Any, *, elderly_age: int = 60) -> Targetin
                                   elderly_age=elderly_age)  # fmt: skip
     frame = targeting_frame(registry, components, elderly_age=elderly_age)
     meta = registry.metadata or {}
-    return TargetingData(
+    extra: dict[str, Any] = {}
+    if registry.areas is not None:
+        extra["areas"] = registry.areas
+    if "survey_weight" in registry.truth:
+        extra["survey_weight_column"] = "truth.survey_weight"
+    if meta.get("gap_decomposition") is not None:
+        extra["gap_decomposition"] = meta["gap_decomposition"]
+    data = TargetingData(
         features=features,
         frame=frame,
         welfare_target=_welfare_target(frame, meta),
@@ -220,7 +316,7 @@ def registry_targeting_data(registry: Any, *, elderly_age: int = 60) -> Targetin
         codebook_version=meta.get("codebook_version", "pbdt2015"),
         synthetic=meta.get("generator") == "slrt_ml.synth",
         example_records=_example_records(registry),
-        extra={"areas": registry.areas} if registry.areas is not None else {},
+        extra=extra,
         digest=frame_digest(
             registry.households,
             registry.members.drop(columns=["NIK"], errors="ignore"),
@@ -228,3 +324,5 @@ def registry_targeting_data(registry: Any, *, elderly_age: int = 60) -> Targetin
             registry.siksng,
         ),  # fmt: skip
     )
+    check_training_label(data, column="poor", source=_truth_where(registry))
+    return data

@@ -27,6 +27,7 @@ passed in (``fit_reference=slrt_ml.models.reference.fitted_reference_scores``).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Protocol
 
 import numpy as np
@@ -44,9 +45,13 @@ from slrt_ml.data.mapped_table import (
 )
 from slrt_ml.data.mapping import AREA_LEVELS, STANDARD_SLICES, DatasetMapping, MappingError
 from slrt_ml.targeting.frame import TargetingData
+from slrt_ml.targeting.labels import check_label_prevalence, text_label_hint
 from slrt_ml.targeting.selection import select_under_quota
 
-__all__ = ["ReferenceFit", "coverage_quota", "mapped_targeting_data"]
+__all__ = ["ReferenceFit", "coverage_quota", "feature_missing", "mapped_targeting_data"]
+
+#: a household-size ("persons") column with a median above this looks like an expansion factor
+PERSONS_PLAUSIBLE = 30
 
 
 class ReferenceFit(Protocol):
@@ -65,6 +70,7 @@ class ReferenceFit(Protocol):
         model: str,
         folds: int,
         seed: int,
+        sample_weight: np.ndarray | None = None,
     ) -> np.ndarray: ...
 
 
@@ -81,6 +87,9 @@ def _poor_label(table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Series) ->
                 "add them to poor_values with 0 or 1"
             )
     else:
+        hint = text_label_hint(table[col], column=col, source=source)
+        if hint:
+            raise MappingError(hint)
         values = pd.to_numeric(table[col], errors="coerce").reset_index(drop=True)
     missing = values.isna().to_numpy()
     if missing.any():
@@ -116,18 +125,42 @@ def _welfare(
     return welfare, np.log(np.clip(welfare, 1e-9, None) / line)
 
 
+def _positive(
+    table: pd.DataFrame, mapping: DatasetMapping, col: str, ids: pd.Series, what: str
+) -> np.ndarray:
+    values = numeric_values(table, col, ids, mapping.source)
+    bad = ~(np.isfinite(values) & (values > 0))
+    if bad.any():
+        raise MappingError(
+            f"{mapping.source}: column {col!r} ({what}) must be a positive finite number; "
+            f"{int(bad.sum())} value(s) are not: (id: value) "
+            f"{id_examples(table[col].reset_index(drop=True), bad, ids)}"
+        )
+    return values
+
+
 def _persons(table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Series) -> np.ndarray:
     if mapping.weight is None:
         return np.ones(len(table))
-    persons = numeric_values(table, mapping.weight, ids, mapping.source)
-    bad = ~(persons > 0)
-    if bad.any():
-        raise MappingError(
-            f"{mapping.source}: weight column {mapping.weight!r} must be a positive number of "
-            f"persons; {int(bad.sum())} are not: (id: value) "
-            f"{id_examples(table[mapping.weight].reset_index(drop=True), bad, ids)}"
+    persons = _positive(table, mapping, mapping.weight, ids, "weight: persons per household")
+    if np.any(persons % 1 != 0) or np.median(persons) > PERSONS_PLAUSIBLE:
+        warnings.warn(
+            f"{mapping.source}: 'weight: {mapping.weight}' is read as persons per household "
+            f"(used by compare --weight person), but its values (median "
+            f"{np.median(persons):g}) look like a survey expansion factor; map that under "
+            "'survey_weight:' instead",
+            UserWarning,
+            stacklevel=3,
         )
     return persons
+
+
+def _survey_weight(table: pd.DataFrame, mapping: DatasetMapping, ids: pd.Series) -> np.ndarray:
+    if mapping.survey_weight is None:
+        return np.ones(len(table))
+    return _positive(
+        table, mapping, mapping.survey_weight, ids, "survey_weight: the expansion factor"
+    )
 
 
 def _slice_flag(
@@ -225,6 +258,7 @@ def _reference_columns(
     welfare_target: np.ndarray | None,
     reference_scores: pd.Series | np.ndarray | None,
     fit_reference: ReferenceFit | None,
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     spec, info = mapping.reference, {"reference_fitted": None}
     if reference_scores is not None:
@@ -247,8 +281,10 @@ def _reference_columns(
             model=spec.fit,
             folds=spec.folds,
             seed=spec.seed,
+            sample_weight=sample_weight,
         )
-        info["reference_fitted"] = {"model": spec.fit, "folds": spec.folds, "seed": spec.seed}
+        info["reference_fitted"] = {"model": spec.fit, "folds": spec.folds, "seed": spec.seed,
+                                    "survey_weighted": mapping.survey_weight is not None}  # fmt: skip
     else:  # only a list: selected households rank first
         score = _slice_like_flag(table, spec.selected, mapping, ids).astype(np.float64)
     if spec.selected:
@@ -277,14 +313,33 @@ def _frame(
     frame = pd.DataFrame({"IDBDT": ids.to_numpy()})
     frame = frame.join(_area_columns(table, mapping, ids))
     frame["eligible"] = np.ones(len(ids), dtype=np.int8)  # no PKH components in mapping mode
+    frame["eligible_now"] = frame["eligible"]
     frame["target"] = poor.to_numpy(dtype=np.int8)
     frame["poor"] = poor.to_numpy(dtype=np.int8)
     frame["welfare"] = welfare
+    frame["labelled"] = np.ones(len(ids), dtype=np.int8)  # the label is required on every row
+    frame["survey_weight"] = _survey_weight(table, mapping, ids)
+    frame["pkh_benefit"] = np.nan  # no PKH components in mapping mode: unknown
     frame["persons"] = _persons(table, mapping, ids)
     for name in STANDARD_SLICES:
         mapped = name in mapping.slices
         frame[name] = _slice_flag(table, mapping, name, ids) if mapped else np.int8(0)
     return frame
+
+
+def feature_missing(features: pd.DataFrame) -> dict[str, int]:
+    """Missing values per feature column (only columns with some), for the run manifest.
+
+    The models fill them when they encode the features (``models._encoding``): numeric
+    and binary features by the training fold's median (pmt_ols, logit, mlp) or kept as
+    missing for the trees and the EBM, which route them natively; categorical features
+    get their own level ``"__missing__"``.
+
+    >>> feature_missing(pd.DataFrame({"a": [1.0, np.nan], "b": ["x", None]}, dtype=object))
+    {'a': 1, 'b': 1}
+    """
+    counts = features.isna().sum()
+    return {str(c): int(n) for c, n in counts.items() if n > 0}
 
 
 def mapped_targeting_data(
@@ -324,8 +379,12 @@ def mapped_targeting_data(
     Raises
     ------
     MappingError
-        A mapped column is missing or holds values its role does not allow, or the
-        mapping asks for a fitted reference and ``fit_reference`` is not given.
+        A mapped column is missing or holds values its role does not allow (a text label
+        without ``poor_values`` says so), or the mapping asks for a fitted reference and
+        ``fit_reference`` is not given.
+    slrt_ml.targeting.labels.LabelError
+        The label has one class or a (survey-weighted) prevalence outside [1%, 99%]; the
+        message names the column and the likely causes.
     """
     check_mapped_columns(table, mapping, mapping.columns_by_role())
     features = mapped_features(table, mapping)
@@ -338,6 +397,9 @@ def mapped_targeting_data(
         else pd.Series((welfare_target < 0).astype(np.int8))
     )
     frame = _frame(table, mapping, ids, poor, welfare)
+    label = mapping.label or f"{mapping.welfare} < poverty_line {mapping.poverty_line}"
+    check_label_prevalence(frame["poor"], column=label, source=mapping.source,
+                           sample_weight=frame["survey_weight"].to_numpy())  # fmt: skip
     selected, score, info = _reference_columns(
         table,
         mapping,
@@ -348,6 +410,7 @@ def mapped_targeting_data(
         welfare_target,
         reference_scores,
         fit_reference,
+        frame["survey_weight"].to_numpy() if mapping.survey_weight else None,
     )
     frame[f"{mapping.reference.name}_selected"] = selected
     frame[f"{mapping.reference.name}_score"] = score
@@ -370,6 +433,8 @@ def mapped_targeting_data(
             "slices": list(mapping.extra_slices),
             "mapping": mapping.source,
             "unmapped_slices": [s for s in STANDARD_SLICES if s not in mapping.slices],
+            "survey_weight_column": mapping.survey_weight,
+            "feature_missing": feature_missing(features),
             **info,
         },
     )

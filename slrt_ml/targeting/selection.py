@@ -33,11 +33,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from slrt_ml.targeting.quota import QUOTA_UNITS, Quota, parse_quota, weighted_quota
+
 __all__ = [
+    "QUOTA_UNITS",
+    "Quota",
     "QuotaShortfallWarning",
     "RankSelectionMismatch",
     "desa_quota",
     "largest_remainder",
+    "parse_quota",
     "quota_from",
     "rank_and_select",
     "rank_within_area",
@@ -129,6 +134,7 @@ def select_under_quota(
     area: Any = None,
     area_quota: Mapping | pd.Series | None = None,
     tiebreak: Any = None,
+    unit_weight: Any = None,
 ) -> np.ndarray:
     """Select the ``quota`` eligible households with the highest score.
 
@@ -142,6 +148,10 @@ def select_under_quota(
         at its own quota.
     area_quota : mapping area -> count; must cover every area present.
     tiebreak : key per household (IDBDT) that orders equal scores, ascending.
+    unit_weight : what one household counts against the quota (persons, Rupiah of
+        ``pkh_benefit``, survey weight x those); ``None`` counts households. Households
+        are taken in score order while the cumulative weight stays within the quota (the
+        first one that does not fit ends the list), so quotas may be fractional amounts.
 
     Returns a boolean array aligned with ``score``. When an area (or the whole frame) has
     fewer eligible households than its quota, all of them are selected and a
@@ -151,11 +161,15 @@ def select_under_quota(
     [False, False, True, True]
     >>> select_under_quota([3.0, 2.0, 1.0], 2, eligible=[0, 1, 1]).tolist()
     [False, True, True]
+    >>> select_under_quota([3.0, 2.0, 1.0], 5.0, unit_weight=[2, 4, 1]).tolist()
+    [True, False, False]
     """
     values = _check_score(score)
     n = len(values)
     keep = np.ones(n, bool) if eligible is None else _as_1d(eligible, "eligible", n).astype(bool)
     tie = np.arange(n) if tiebreak is None else _sort_codes(tiebreak, "tiebreak", n)
+    if unit_weight is not None:
+        return _select_by_weight(values, quota, keep, area, area_quota, tie, unit_weight)
     candidates = np.flatnonzero(keep)
     if area is None:
         wanted = int(quota)
@@ -185,6 +199,43 @@ def _select_per_area(
     rank_in_area = np.arange(len(order)) - group_start[sorted_codes]
     selected = np.zeros(n, bool)
     selected[order[rank_in_area < wanted[sorted_codes]]] = True
+    return selected
+
+
+def _select_by_weight(
+    values: np.ndarray, quota: Any, keep: np.ndarray, area: Any, area_quota: Any,
+    tie: np.ndarray, unit_weight: Any,
+) -> np.ndarray:  # fmt: skip
+    """Cumulative weight in (area, score desc, tie asc) order within each area's amount."""
+    n = len(values)
+    weight = _as_1d(unit_weight, "unit_weight", n).astype(float)
+    if np.isnan(weight).any() or (weight < 0).any():
+        raise ValueError("unit_weight must be >= 0 and not missing (persons, Rupiah or weights)")
+    if area is None:
+        codes, wanted = np.zeros(n, np.int64), np.array([float(quota)])
+    else:
+        codes, uniques = pd.factorize(
+            pd.Series(_as_1d(area, "area", n)).astype("string"), sort=True
+        )
+        mapping = area_quota if area_quota is not None else quota
+        amounts = pd.Series(dict(mapping) if isinstance(mapping, Mapping) else mapping)
+        amounts.index = amounts.index.astype(str)
+        missing = pd.Index(uniques.astype(str)).difference(amounts.index)
+        if len(missing):
+            raise ValueError(f"area_quota has no quota for areas {missing[:5].tolist()}")
+        wanted = amounts.reindex(uniques.astype(str)).to_numpy(dtype=float)
+    if (wanted < 0).any():
+        raise ValueError("a quota must be >= 0")
+    candidates = np.flatnonzero(keep)
+    order = candidates[np.lexsort((tie[candidates], -values[candidates], codes[candidates]))]
+    sorted_codes = codes[order]
+    mass = np.bincount(sorted_codes, weights=weight[order], minlength=len(wanted))
+    _warn_shortfall(mass, wanted, "areas" if area is not None else "selections")
+    cumulative = np.cumsum(weight[order])
+    cumulative -= (np.cumsum(mass) - mass)[sorted_codes]  # restart in every area
+    limit = wanted[sorted_codes]
+    selected = np.zeros(n, bool)
+    selected[order[cumulative <= limit + 1e-9 * np.maximum(limit, 1.0)]] = True
     return selected
 
 
@@ -231,8 +282,16 @@ def quota_from(
     *,
     area: Any = None,
     n_eligible: int | pd.Series | Mapping | None = None,
-) -> int | pd.Series:
+    unit_weight: Any = None,
+    eligible: Any = None,
+) -> int | float | pd.Series:
     """Turn a quota rule into a count (overall) or a Series area -> count.
+
+    With ``unit_weight`` (what each household counts: persons, Rupiah, survey weight x
+    those) the quota is an *amount* in that unit: ``"siksng"`` = the weight of the
+    reference's list; a number N = N (split over areas in proportion to their eligible
+    weight); a share = that share of the eligible weight (``eligible``, default all). No
+    rounding: amounts are floats.
 
     ``how``:
     - ``"siksng"``: as many households as SIKS-NG selected (per area with ``area``);
@@ -253,6 +312,8 @@ def quota_from(
     """
     selected = np.asarray(siksng_selected).astype(bool)
     how = _parse_how(how)
+    if unit_weight is not None:
+        return weighted_quota(selected, how, area, unit_weight, eligible)
     if area is None:
         return _overall_quota(selected, how, n_eligible)
     areas = pd.Series(np.asarray(area), dtype="string")

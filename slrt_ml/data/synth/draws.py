@@ -38,6 +38,23 @@ def choice_rows(rng, probs: np.ndarray) -> np.ndarray:
     return (u > cum).sum(axis=1)
 
 
+def choice_groups(rng, group: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """One category per row from the probability row ``table[group]`` (few distinct rows:
+    an inverse-CDF lookup per group instead of a rows x categories cumulative sum).
+
+    >>> choice_groups(np.random.default_rng(0), np.array([0, 1, 1]), np.array([[1.0, 0], [0, 1]])).tolist()
+    [0, 1, 1]
+    """
+    cum = np.cumsum(table, axis=1)
+    cum = cum / cum[:, -1:]
+    u = rng.random(len(group))
+    out = np.empty(len(group), dtype=np.int64)
+    for g in range(len(table)):
+        rows = group == g
+        out[rows] = np.searchsorted(cum[g], u[rows], side="left")
+    return np.minimum(out, table.shape[1] - 1)
+
+
 def choice(rng, n: int, probs) -> np.ndarray:
     p = np.asarray(probs, dtype=float)
     return rng.choice(len(p), size=n, p=p / p.sum())

@@ -55,12 +55,18 @@ def registry_ids(profile: Profile, start: int, n: int, prelist: bool) -> np.ndar
     return (head + number.str.zfill(9 if prelist else 10)).to_numpy(dtype=object)
 
 
-def truth_frame(chunk: HouseholdChunk, ids: np.ndarray) -> pd.DataFrame:
-    """The truth table of one chunk: per-capita consumption and the poor flag."""
+def truth_frame(
+    chunk: HouseholdChunk, ids: np.ndarray, in_survey: np.ndarray, survey_weight: np.ndarray
+) -> pd.DataFrame:
+    """The truth table of one chunk: today's per-capita consumption, the poor flag, PKH
+    eligibility by today's members, and the survey sample with its expansion weights."""
     return pd.DataFrame(
         {
             "IDBDT": pd.array(ids, dtype="string"),
             "welfare_pc": chunk.welfare_pc,
             "poor": chunk.poor,
+            "eligible_now": chunk.eligible_now.astype(np.int8),
+            "in_survey": in_survey.astype(np.int8),
+            "survey_weight": survey_weight.astype("float64"),
         }
     )

@@ -13,10 +13,17 @@ How a household is made (every step vectorised over a chunk of households):
 4. the truth: log per-capita consumption from the indicators, composition, head's education
    and work, non-linear terms and interactions, kecamatan and desa effects and noise; poor
    when below the area's poverty line (BPS March 2024, South Sulawesi);
-5. SIKS-NG: an official-style linear PMT with fixed weights on a *stale* copy of the
-   indicators (collected years earlier: members aged back, newborns missing, members who
-   died or moved out still listed, indicators drifted, data-entry errors), ranked over the
-   whole registry, cut at a quota among households with a PKH component by the stale data.
+5. the record: the registry files hold every household as recorded ``record_age_months``
+   earlier (members aged back, newborns missing, members who died or moved out still
+   listed, items drifted, recording errors); the truth is today's state, which no file
+   shows;
+6. SIKS-NG: a linear PMT with weights estimated by OLS on a baseline survey sample,
+   applied to the recorded files (plus processing noise), ranked over the whole registry,
+   cut at a quota among households with a PKH component by the recorded member file, then
+   village deliberation swaps a share of the list; every source of its error is a named
+   parameter and ``metadata["gap_decomposition"]`` removes them one by one;
+7. a stratified survey sample (``in_survey``, ``survey_weight``): the households a real
+   study would have a welfare label for.
 
 The steps live in their own modules: areas (:mod:`~slrt_ml.data.synth.areas`), one chunk of
 households (:mod:`~slrt_ml.data.synth.households`), the SIKS-NG rank and quota
@@ -24,8 +31,11 @@ households (:mod:`~slrt_ml.data.synth.households`), the SIKS-NG rank and quota
 this module runs them over the registry and writes the files.
 
 The quota cut needs a global rank, so files are written in two passes over the same seeded
-chunks: the first keeps only per-household PMT scores and flags (a few bytes each), the
-second regenerates each chunk and writes it with its ``Percentile``, desil and eligibility.
+chunks: the first keeps only per-household PMT scores and flags (a few bytes each) and
+accumulates the population least-squares moments, the second regenerates each chunk and
+writes it with its ``Percentile``, desil and eligibility. A profile that publishes the
+population-weight PMT (``pmt_weights="true"``) needs those weights before the rank: one
+more pass.
 
 >>> reg = make_registry(households=300, seed=1)
 >>> sorted(k for k in reg if k != "metadata")  # doctest: +NORMALIZE_WHITESPACE
@@ -55,6 +65,7 @@ from slrt_ml.data.synth.frames import chunk_frames, registry_ids, truth_frame
 from slrt_ml.data.synth.households import simulate_chunk
 from slrt_ml.data.synth.members import REFERENCE_DATE
 from slrt_ml.data.synth.parameters import PERIODE, POVERTY_LINES, Profile, SynthParameters
+from slrt_ml.data.synth.pmt import Moments, estimate, term_names
 from slrt_ml.data.synth.siksng import Ranking, siksng_frame
 
 __all__ = ["Progress", "generate_registry", "iter_registry", "make_registry", "summary"]
@@ -90,47 +101,109 @@ def iter_registry(
     areas = area_model(profile, params, seed)
     yield "areas", areas.frame
     sizes = _sizes(households, params.chunk_size)
-    ranking = _first_pass(sizes, areas, params, seed, progress)
-    ranking.cut(params.quota_share)
-    yield from _second_pass(sizes, ranking, areas, profile, params, seed, progress)
+    pmt = _Pmt(_baseline_weights(areas, params, seed))
+    ranking = _first_pass(sizes, areas, params, seed, pmt, progress)
+    if params.pmt_weights == "true":
+        _score_pass(sizes, ranking, areas, params, seed, pmt, progress)
+    ranking.cut(params)
+    yield from _second_pass(sizes, ranking, areas, profile, params, seed, pmt, progress)
     n_prelist = max(1, round(params.prelist_share * households))
     counts = {"households": households, "prelist_households": n_prelist}
-    yield from _prelist(n_prelist, ranking, areas, profile, params, seed, progress)
-    yield "metadata", _metadata(profile, params, seed, counts, ranking)
+    yield from _prelist(n_prelist, ranking, areas, profile, params, seed, pmt, progress)
+    yield "metadata", _metadata(profile, params, seed, counts, ranking, pmt)
 
 
-def _first_pass(sizes, areas, params, seed, progress) -> Ranking:
+class _Pmt:
+    """The PMT's weights: baseline-survey estimate, population moments and their solution."""
+
+    def __init__(self, estimated: np.ndarray) -> None:
+        self.estimated = estimated
+        self.recorded = Moments(len(estimated))
+        self.now = Moments(len(estimated))
+        self.true: np.ndarray | None = None
+        self.true_now: np.ndarray | None = None
+
+    def solve(self) -> None:
+        self.true, self.true_now = self.recorded.solve(), self.now.solve()
+
+    def used(self, params: SynthParameters) -> np.ndarray:
+        return self.true if params.pmt_weights == "true" else self.estimated
+
+
+def _baseline_weights(areas, params, seed) -> np.ndarray:
+    """OLS of baseline log welfare on the recorded PMT terms of a baseline survey sample
+    (its own random stream, so the weights do not depend on the registry's size)."""
+    sample = simulate_chunk(_rng(seed, 2, 0), params.pmt_sample, areas, params, 0)
+    return estimate(sample.x_recorded, sample.log_ratio_then)
+
+
+def _first_pass(sizes, areas, params, seed, pmt: _Pmt, progress) -> Ranking:
     parts = []
     for i, n in enumerate(sizes):
-        chunk = simulate_chunk(_rng(seed, 0, i), n, areas, params, sum(sizes[:i]) * 4)
-        parts.append((chunk.pmt, chunk.target, chunk.stale_component, chunk.poor.astype(bool)))
+        chunk = simulate_chunk(
+            _rng(seed, 0, i), n, areas, params, sum(sizes[:i]) * 4, pmt.estimated
+        )
+        pmt.recorded.add(chunk.x_recorded, chunk.log_ratio)
+        pmt.now.add(chunk.x_now, chunk.log_ratio)
+        parts.append(
+            (
+                chunk.x_recorded @ pmt.estimated,
+                chunk.noise,
+                chunk.log_ratio,
+                chunk.poor.astype(bool),
+                chunk.eligible_now,
+                chunk.eligible_recorded,
+                chunk.u_remove,
+                chunk.u_add,
+                chunk.u_survey,
+                chunk.stratum,
+            )
+        )
         if progress:
             progress("rank", i + 1, len(sizes))
+    pmt.solve()
     return Ranking(*(np.concatenate(p) for p in zip(*parts, strict=True)))
 
 
-def _second_pass(sizes, ranking, areas, profile, params, seed, progress):
+def _score(ranking: Ranking, chunk, part: slice, pmt: _Pmt) -> None:
+    ranking.score_true[part] = chunk.x_recorded @ pmt.true
+    ranking.score_now[part] = chunk.x_now @ pmt.true_now
+
+
+def _score_pass(sizes, ranking, areas, params, seed, pmt, progress) -> None:
     start = 0
     for i, n in enumerate(sizes):
-        chunk = simulate_chunk(_rng(seed, 0, i), n, areas, params, start * 4)
+        chunk = simulate_chunk(_rng(seed, 0, i), n, areas, params, start * 4, pmt.estimated)
+        _score(ranking, chunk, slice(start, start + n), pmt)
+        start += n
+        if progress:
+            progress("score", i + 1, len(sizes))
+
+
+def _second_pass(sizes, ranking, areas, profile, params, seed, pmt, progress):
+    start = 0
+    for i, n in enumerate(sizes):
+        chunk = simulate_chunk(_rng(seed, 0, i), n, areas, params, start * 4, pmt.estimated)
         part = slice(start, start + n)
+        _score(ranking, chunk, part, pmt)
         ids = registry_ids(profile, start, n, prelist=False)
         yield from chunk_frames(chunk, ids, ranking.percentile[part]).items()
-        yield "truth", truth_frame(chunk, ids)
+        yield "truth", truth_frame(chunk, ids, ranking.in_survey[part], ranking.survey_weight[part])
         yield "siksng", siksng_frame(ranking, ids, part)
         start += n
         if progress:
             progress("write", i + 1, len(sizes))
 
 
-def _prelist(total, ranking, areas, profile, params, seed, progress):
+def _prelist(total, ranking, areas, profile, params, seed, pmt, progress):
     """Households proposed for the next update: same process, new IDBDTs, Percentile placed
     in the registry's PMT distribution."""
     sizes, start = _sizes(total, params.chunk_size), 0
     for i, n in enumerate(sizes):
-        chunk = simulate_chunk(_rng(seed, 1, i), n, areas, params, 5_000 + start * 4)
-        rank = np.searchsorted(ranking.sorted_pmt, chunk.pmt)
-        percentile = np.minimum(rank * 100 // len(ranking.pmt) + 1, 100)
+        chunk = simulate_chunk(_rng(seed, 1, i), n, areas, params, 5_000 + start * 4, pmt.estimated)
+        score = chunk.x_recorded @ pmt.used(params) + params.pmt_noise * chunk.noise
+        rank = np.searchsorted(ranking.sorted_pmt, score)
+        percentile = np.minimum(rank * 100 // len(ranking.sorted_pmt) + 1, 100)
         ids = registry_ids(profile, start, n, prelist=True)
         yield from chunk_frames(chunk, ids, percentile, prefix="prelist_").items()
         start += n
@@ -138,7 +211,11 @@ def _prelist(total, ranking, areas, profile, params, seed, progress):
             progress("prelist", i + 1, len(sizes))
 
 
-def _metadata(profile, params, seed, counts, ranking: Ranking) -> dict:
+def _rounded(values: np.ndarray) -> list[float]:
+    return [round(float(v), 6) for v in values]
+
+
+def _metadata(profile, params, seed, counts, ranking: Ranking, pmt: _Pmt) -> dict:
     return {
         "generator": "slrt_ml.synth",
         "version": __version__,
@@ -151,6 +228,21 @@ def _metadata(profile, params, seed, counts, ranking: Ranking) -> dict:
         "reference_date": REFERENCE_DATE,
         "periode": PERIODE,
         "siksng_errors": ranking.errors(),
+        "gap_decomposition": ranking.decomposition(params),
+        "survey": {
+            "households": int(ranking.in_survey.sum()),
+            "share": params.survey_share,
+            "strata": int((np.bincount(ranking.stratum) > 0).sum()),
+            "design": "stratified by kecamatan x urban: round(share x N_h) households "
+            "(at least 1) per stratum, survey_weight = N_h / n_h",
+        },
+        "pmt": {
+            "terms": term_names(profile.kecamatan),
+            "baseline_sample": params.pmt_sample,
+            "weights_used": params.pmt_weights,
+            "estimated_weights": _rounded(pmt.estimated),
+            "population_weights": _rounded(pmt.true),
+        },
     }
 
 
@@ -229,7 +321,7 @@ def generate_registry(
 
 
 def summary(metadata: dict) -> str:
-    """One line on SIKS-NG's errors against the truth, with their denominators.
+    """One line on SIKS-NG's errors against the target, with their denominators.
 
     >>> summary({"siksng_errors": {"exclusion_error": 0.5, "inclusion_error": 0.4,
     ...     "target": 10, "target_selected": 5, "selected": 8}})

@@ -1,5 +1,5 @@
-"""Housing and asset indicators of synthetic households, the true consumption model, and
-SIKS-NG's official-style PMT on the stale copy of the indicators.
+"""Housing and asset indicators of synthetic households (today's and as the registry recorded
+them), the true consumption model and the program cards of earlier PMT rounds.
 
 Shares in ``_ITEMS`` are approximate values for DTKS households (the poorer ~40%) of a
 rural South Sulawesi kabupaten; they are assumptions of the generator, not statistics.
@@ -110,8 +110,13 @@ def draw_housing(rng, z, urban, coastal, size, stale: Staleness):
         then[f"Jumlah_{animal}"] = np.where(rng.random(n) < 0.3, 0, now[f"Jumlah_{animal}"])
     floor = np.exp(3.45 + 0.18 * z + 0.2 * np.log(size) + rng.normal(0, 0.3, n))
     now["Luas_lantai"] = np.clip(np.round(floor), 6, 400).astype(float)
-    then["Luas_lantai"] = now["Luas_lantai"] * np.exp(rng.normal(0, 0.15, n))
-    now["Jumlah_kamar"] = np.clip(np.round(now["Luas_lantai"] / 20 + rng.normal(0, 0.6, n)), 1, 8)
+    then["Luas_lantai"] = np.clip(
+        np.round(now["Luas_lantai"] * np.exp(rng.normal(0, 0.15, n))), 6, 400
+    )
+    then["Luas_atb"] = now["Luas_atb"]
+    rooms = rng.normal(0, 0.6, n)
+    now["Jumlah_kamar"] = np.clip(np.round(now["Luas_lantai"] / 20 + rooms), 1, 8)
+    then["Jumlah_kamar"] = np.clip(np.round(then["Luas_lantai"] / 20 + rooms), 1, 8)
     _consistent(rng, now)
     _consistent(rng, then)
     return now, then
@@ -128,7 +133,7 @@ def _consistent(rng, h: dict[str, np.ndarray]) -> None:
     h["Cara_peroleh_airminum"] = np.select([water <= 2, water == 3, water == 4], [1, 2, 1], 3)
 
 
-def _badness(h: dict[str, np.ndarray], item: str) -> np.ndarray:
+def badness(h: dict[str, np.ndarray], item: str) -> np.ndarray:
     """0 for the best answer of an item up to 1 for the worst (order of ``_ITEMS``)."""
     codes = np.array(_ITEMS[item][0], dtype=int)
     rank = np.empty(codes.max() + 1)
@@ -142,10 +147,10 @@ def log_welfare(rng, h, c, z, urban, effect, *, intercept: float, noise: float) 
     age10 = (c["head_age"] - 45) / 10
     status = np.array([-0.08, 0.0, 0.05, 0.2, 0.08, 0.25, -0.12, -0.06, -0.02])[c["head_status"]]
     housing = (
-        0.12 * _badness(h, "Lantai")
-        + 0.10 * _badness(h, "Dinding")
-        + 0.06 * _badness(h, "Atap")
-        + 0.08 * _badness(h, "Sumber_airminum")
+        0.12 * badness(h, "Lantai")
+        + 0.10 * badness(h, "Dinding")
+        + 0.06 * badness(h, "Atap")
+        + 0.08 * badness(h, "Sumber_airminum")
         + 0.05 * (h["Kondisi_dinding"] == 2)
         + 0.04 * (h["Kondisi_atap"] == 2)
         + 0.10 * (h["Sumber_penerangan"] != 1)
@@ -190,44 +195,15 @@ def log_welfare(rng, h, c, z, urban, effect, *, intercept: float, noise: float) 
     )
 
 
-def official_pmt(rng, h, c, urban, *, noise: float) -> np.ndarray:
-    """SIKS-NG's proxy-means test: fixed linear weights (not fitted on the truth)."""
-    return (
-        13.0
-        - 0.10 * np.isin(h["Lantai"], (7, 8, 9))
-        - 0.08 * (h["Dinding"] >= 4)
-        - 0.05 * np.isin(h["Atap"], (7, 8, 9))
-        - 0.06 * np.isin(h["Sumber_airminum"], (7, 9, 10, 11, 12))
-        - 0.08 * (h["Sumber_penerangan"] != 1)
-        - 0.08 * (h["Bb_masak"] == 8)
-        - 0.07 * (h["Fasbab"] == 4)
-        + 0.03 * np.log(h["Luas_lantai"])
-        + 0.10 * h["Ada_motor"]
-        + 0.10 * h["Ada_lemari_es"]
-        + 0.30 * h["Ada_mobil"]
-        + 0.12 * h["Ada_laptop"]
-        + 0.05 * h["Ada_tv"]
-        + 0.10 * h["Ada_emas"]
-        + 0.10 * h["Ada_tabung_gas"]
-        + 0.05 * (h["Jumlah_sapi"] + h["Jumlah_kambing"] > 0)
-        + 0.03 * h["Aset_tak_bergerak"]
-        - 0.30 * np.log(c["size"])
-        - 0.05 * c["children"]
-        + 0.05 * c["head_attain"]
-        + 0.10 * np.isin(c["head_status"], (4, 5))
-        + 0.08 * urban
-        + rng.normal(0, noise, len(urban))
-    )
-
-
-def programs(rng, pmt: np.ndarray, stale_component: np.ndarray) -> dict[str, np.ndarray]:
-    """Past program cards, handed out from earlier rounds of the same stale PMT."""
-    n = len(pmt)
-    past = pmt + rng.normal(0, 0.1, n)
+def programs(rng, pmt_ratio: np.ndarray, recorded_component: np.ndarray) -> dict[str, np.ndarray]:
+    """Past program cards, handed out from earlier rounds of the same PMT (``pmt_ratio`` =
+    predicted log welfare relative to the poverty line) on the same recorded data."""
+    n = len(pmt_ratio)
+    past = pmt_ratio + rng.normal(0, 0.1, n)
     return {
-        "Sta_kks": (past < 12.70).astype(int),
-        "Sta_kip": ((past < 12.70) & stale_component & (rng.random(n) < 0.6)).astype(int),
-        "Sta_kis": (past + rng.normal(0, 0.1, n) < 12.85).astype(int),
-        "Sta_pkh": ((past < 12.65) & stale_component).astype(int),
-        "Sta_rastra": (past + rng.normal(0, 0.1, n) < 12.80).astype(int),
+        "Sta_kks": (past < 0.02).astype(int),
+        "Sta_kip": ((past < 0.02) & recorded_component & (rng.random(n) < 0.6)).astype(int),
+        "Sta_kis": (past + rng.normal(0, 0.1, n) < 0.28).astype(int),
+        "Sta_pkh": ((past < -0.07) & recorded_component).astype(int),
+        "Sta_rastra": (past + rng.normal(0, 0.1, n) < 0.19).astype(int),
     }

@@ -1,5 +1,6 @@
 """Members of synthetic households: composition, ages, sex, marriage, pregnancy, disability,
-illness, schooling consistent with age, work and NIK; and the stale copy SIKS-NG ranks.
+illness, schooling consistent with age, work and NIK; and the member file as the registry
+recorded it (:func:`recorded_members`).
 
 Everything is vectorised over a chunk: a member row is identified by its household index
 ``hh`` (sorted), and columns are integer codes of the PBDT 2015 codebook (0 or -1 where a
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from slrt_ml.data.synth.draws import by_household, choice, choice_rows, cut
+from slrt_ml.data.synth.draws import by_household, choice, choice_groups, cut
 
 REFERENCE_DATE = "2024-06-30"
 
@@ -69,6 +70,14 @@ _SECTOR_URBAN = [
 ]
 _STATUS_AGRI = [0.35, 0.25, 0.02, 0.05, 0.0, 0.2, 0.0, 0.13]
 _STATUS_OTHER = [0.3, 0.05, 0.02, 0.3, 0.05, 0.0, 0.2, 0.08]
+
+
+# sector probabilities by 2 * urban + coastal (coastal: more fishing, column 3)
+_SECTOR_TABLE = np.array(
+    [_SECTOR_RURAL, np.add(_SECTOR_RURAL, np.eye(21)[3] * 0.15), _SECTOR_URBAN,
+     np.add(_SECTOR_URBAN, np.eye(21)[3] * 0.15)]
+)  # fmt: skip
+_STATUS_TABLE = np.array([_STATUS_AGRI, _STATUS_OTHER])
 
 
 def _role_counts(rng, head_age, head_female, z) -> dict[str, np.ndarray]:
@@ -192,13 +201,10 @@ def _work(rng, age, female, role, in_school, attain, urban, coastal):
         np.where(female, 0.45, np.where(role == 0, 0.93, 0.85)),
     )
     works = rng.random(n) < p
-    sector_p = np.where(urban[:, None], _SECTOR_URBAN, _SECTOR_RURAL)
-    sector_p[:, 3] += 0.15 * coastal
-    sector = choice_rows(rng, sector_p) + 1
+    sector = choice_groups(rng, 2 * urban + coastal, _SECTOR_TABLE) + 1
     educated = (attain >= 4) & (rng.random(n) < 0.5)
     sector = np.where(educated, choice(rng, n, [0.5, 0.2, 0.3]) + 17, sector)
-    status_p = np.where((sector <= 7)[:, None], _STATUS_AGRI, _STATUS_OTHER)
-    status = choice_rows(rng, status_p) + 1
+    status = choice_groups(rng, (sector > 7).astype(int), _STATUS_TABLE) + 1
     status = np.where(educated & (rng.random(n) < 0.6), 5, status)
     hours = np.clip(np.round(rng.normal(38, 12, n)), 1, 98).astype(int)
     return works, np.where(works, hours, -1), np.where(works, sector, 0), np.where(works, status, 0)
@@ -227,27 +233,14 @@ def _nik(rng, region: np.ndarray, age: np.ndarray, female: np.ndarray, serial0: 
     return digits.astype(str)
 
 
-def draw_members(rng, region, urban, coastal, z, serial0: int):
-    """Member arrays (codebook names, integer codes) of households with NIK region codes
-    ``region`` (6 digits), urban/coastal flags and prosperity ``z``; plus each row's household."""
-    n = len(z)
-    head_age = np.clip(np.round(rng.normal(45, 13, n)), 18, 90).astype(int)
-    head_female = rng.random(n) < np.where(head_age >= 60, 0.25, 0.1)
-    counts = _role_counts(rng, head_age, head_female, z)
-    hh, role, pos = _expand(counts)
-    age, female = _ages_and_sex(rng, hh, role, pos, head_age, head_female)
-    order = np.lexsort((-age, role, hh))
-    hh, role, pos, age, female = hh[order], role[order], pos[order], age[order], female[order]
-    marital = _marital(rng, role, age, counts["2"][hh] == 1, counts["6"][hh])
+def _attributes(rng, hh, role, age, female, z, urban, coastal, n_spouse, n_parents):
+    """Member items that follow from age, sex and role (codebook names, integer codes)."""
+    marital = _marital(rng, role, age, n_spouse[hh] == 1, n_parents[hh])
     pregnant, disability, chronic = _health(rng, age, female, marital == 2)
     z_member = 0.7 * z[hh] + 0.3 * rng.standard_normal(len(hh))
     part, jenjang, attain = _schooling(rng, age, z_member)
     work = _work(rng, age, female, role, part == 1, attain, urban[hh], coastal[hh])
-    nik = _nik(rng, region[hh], age, female, serial0)
-    starts = np.searchsorted(hh, np.arange(n))
-    return hh, {
-        "NoART": np.arange(len(hh)) - starts[hh] + 1,
-        "NIK": nik,
+    return {
         "Hub_KRT": role + 1,
         "Jnskel": female + 1,
         "Umur": age,
@@ -263,6 +256,95 @@ def draw_members(rng, region, urban, coastal, z, serial0: int):
         "Lapangan_usaha": work[2],
         "Status_pekerjaan": work[3],
     }
+
+
+def _line_numbers(hh: np.ndarray, n: int) -> np.ndarray:
+    starts = np.searchsorted(hh, np.arange(n))
+    return np.arange(len(hh)) - starts[hh] + 1
+
+
+def draw_members(rng, region, urban, coastal, z, serial0: int):
+    """Member arrays (codebook names, integer codes) of households with NIK region codes
+    ``region`` (6 digits), urban/coastal flags and prosperity ``z``; plus each row's household."""
+    n = len(z)
+    head_age = np.clip(np.round(rng.normal(45, 13, n)), 18, 90).astype(int)
+    head_female = rng.random(n) < np.where(head_age >= 60, 0.25, 0.1)
+    counts = _role_counts(rng, head_age, head_female, z)
+    hh, role, pos = _expand(counts)
+    age, female = _ages_and_sex(rng, hh, role, pos, head_age, head_female)
+    order = np.lexsort((-age, role, hh))
+    hh, role, pos, age, female = hh[order], role[order], pos[order], age[order], female[order]
+    items = _attributes(rng, hh, role, age, female, z, urban, coastal, counts["2"], counts["6"])
+    nik = _nik(rng, region[hh], age, female, serial0)
+    return hh, {"NoART": _line_numbers(hh, n), "NIK": nik, **items}
+
+
+_KEPT_FOR_ADULTS = ("Ijazah_tertinggi",)
+_WORK = ("Sta_bekerja", "Jumlah_jamkerja", "Lapangan_usaha", "Status_pekerjaan")
+
+
+def recorded_members(
+    rng, hh, n, m, months, region, urban, coastal, z, serial0: int, job_change: float
+):
+    """The member file as the registry recorded it ``months`` before the reference date.
+
+    Children born since are missing; a parent who has since died (8% of households whose
+    head was 35+) or a child who has since moved out (10%) is still listed; everyone is
+    younger. Items that follow from age (marriage, pregnancy, schooling, work, health) are
+    drawn for the recorded age; adults keep today's diploma, and their work unless they
+    changed job since (a ``job_change`` share of them).
+
+    Returns
+    -------
+    (hh, members)
+        The recorded rows' household index (sorted) and member arrays, as
+        :func:`draw_members`; NIKs of people still present are their current NIKs.
+    """
+    births_since = rng.random(n) < (months % 12) / 12  # birthday passed in the broken year
+    years = months // 12 + births_since
+    # a household is recorded once it exists: head 18+, spouse and child-in-law 16+
+    married_age = np.select([m["Hub_KRT"] == 1, np.isin(m["Hub_KRT"], (2, 4))], [18, 16], -99)
+    limit = np.full(n, 99)
+    np.minimum.at(limit, hh, m["Umur"] - married_age)
+    years = np.minimum(years, np.maximum(limit, 0))
+    y = years[hh]
+    present = m["Umur"] >= y
+    is_head = m["Hub_KRT"] == 1
+    head_age_then = m["Umur"][is_head] - years
+    died = rng.random(n) < 0.08 * (head_age_then >= 35)
+    moved = rng.random(n) < 0.10
+    extra_hh = np.concatenate([np.flatnonzero(died), np.flatnonzero(moved)])
+    n_died = int(died.sum())
+    extra_age = np.concatenate(
+        [rng.integers(62, 86, n_died), rng.integers(12, 23, len(extra_hh) - n_died)]
+    )
+    extra_role = np.concatenate([np.full(n_died, 5), np.full(len(extra_hh) - n_died, 2)])
+    extra_female = rng.random(len(extra_hh)) < np.where(extra_role == 5, 0.65, 0.5)
+    r_hh = np.concatenate([hh[present], extra_hh])
+    role = np.concatenate([m["Hub_KRT"][present] - 1, extra_role])
+    age = np.concatenate([(m["Umur"] - y)[present], extra_age])
+    female = np.concatenate([m["Jnskel"][present] == 2, extra_female])
+    source = np.concatenate([np.flatnonzero(present), np.full(len(extra_hh), -1)])
+    nik = np.concatenate(
+        [
+            m["NIK"][present],
+            _nik(rng, region[extra_hh], extra_age + years[extra_hh], extra_female, serial0),
+        ]
+    )
+    order = np.lexsort((-age, role, r_hh))
+    r_hh, role, age, female, source, nik = (
+        a[order] for a in (r_hh, role, age, female, source, nik)
+    )
+    n_spouse = by_household(r_hh, n, role == 1)
+    n_parents = by_household(r_hh, n, role == 5)
+    items = _attributes(rng, r_hh, role, age, female, z, urban, coastal, n_spouse, n_parents)
+    adult = (source >= 0) & (age >= 25)
+    for name in _KEPT_FOR_ADULTS:
+        items[name] = np.where(adult, m[name][np.maximum(source, 0)], items[name])
+    same_job = adult & (rng.random(len(source)) >= job_change)
+    for name in _WORK:
+        items[name] = np.where(same_job, m[name][np.maximum(source, 0)], items[name])
+    return r_hh, {"NoART": _line_numbers(r_hh, n), "NIK": nik, **items}
 
 
 def pkh_component(hh, n, age, relation, pregnant, part, jenjang, ijazah, disability):
@@ -294,31 +376,3 @@ def composition(hh, n, m) -> dict[str, np.ndarray]:
         "head_status": m["Status_pekerjaan"][head_idx],
         "spouse": by_household(hh, n, m["Hub_KRT"] == 2) > 0,
     }
-
-
-def stale_members(rng, hh, n, m, years):
-    """The member file as collected ``years`` ago: newborns missing, the dead and the moved
-    out still listed, everyone younger. Returns stale size/children/head data and components."""
-    y = years[hh]
-    present = m["Umur"] >= y
-    age = (m["Umur"] - y)[present]
-    rel, idx = m["Hub_KRT"][present], hh[present]
-    disability = m["Jenis_cacat"][present]
-    died = rng.random(n) < 0.08 * (m["Umur"][m["Hub_KRT"] == 1] - years >= 35)
-    moved = rng.random(n) < 0.10
-    extra_hh = np.concatenate([np.flatnonzero(died), np.flatnonzero(moved)])
-    extra_age = np.concatenate(
-        [rng.integers(62, 86, died.sum()), rng.integers(12, 23, moved.sum())]
-    )
-    idx = np.concatenate([idx, extra_hh])
-    age = np.concatenate([age, extra_age])
-    rel = np.concatenate([rel, np.where(extra_age >= 60, 6, 3)])
-    disability = np.concatenate([disability, (rng.random(len(extra_hh)) < 0.1) * 12])
-    female = rng.random(len(age)) < 0.5
-    pregnant = np.where(female & (age >= 16) & (age <= 45) & (rng.random(len(age)) < 0.06), 1, 2)
-    pupil = (age >= 7) & (age <= 18) & (rng.random(len(age)) < 0.9)
-    part, jenjang = np.where(pupil, 1, 2), np.where(pupil, 1, 0)
-    ijazah = np.where(age >= 19, 3 * (rng.random(len(age)) < 0.4), 0)
-    component = pkh_component(idx, n, age, rel, pregnant, part, jenjang, ijazah, disability)
-    size = np.maximum(by_household(idx, n, np.ones(len(idx))), 1)
-    return {"size": size, "children": by_household(idx, n, age < 15) / size}, component

@@ -19,6 +19,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check slrt_ml tests bench
+	$(BIN)/ruff format --check slrt_ml tests bench
 	$(BIN)/python -m pytest
 
 docs: $(STAMP)  # executed HTML copies of the notebooks (small settings) in docs/notebooks/

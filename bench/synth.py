@@ -53,8 +53,6 @@ def run_one(households: int, fmt: str) -> dict:
     }
 
 
-
-
 def as_markdown(rows: list[dict], command: str) -> str:
     lines = [
         SECTION,
@@ -73,8 +71,6 @@ def as_markdown(rows: list[dict], command: str) -> str:
             f"{r['output_mib']:.1f} | {r['exclusion_error']:.3f} | {r['inclusion_error']:.3f} |"
         )
     return "\n".join(lines) + "\n"
-
-
 
 
 def main() -> None:

@@ -202,8 +202,9 @@ def _pyfunc_class() -> type:
             self.areas = pd.read_parquet(areas) if areas else None
 
         def predict(
-            self, context: Any, model_input: pd.DataFrame, params: Any = None
+            self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
         ) -> pd.DataFrame:
+            """Score registry records (DataFrame) -> one row per household."""
             return record_scoring.score_records(self.model, model_input, self.areas)
 
     PovertyPyfunc.__module__ = __name__

@@ -359,7 +359,7 @@ def test_pmt_on_log_welfare_predicts_it_and_scores_minus_it(households):
     model = make_model("pmt_ols").fit(X, (rule(X) + noise).to_numpy(np.float64))
     assert model.target_kind_ == "welfare"
     assert model.residual_sigma_ == pytest.approx(0.1, rel=0.1)
-    prediction = model.regression_.predict(model.encoder_.transform(X_test))
+    prediction = model.regression_.predict(model.encoder_.transform(X_test).to_numpy(np.float64))
     np.testing.assert_allclose(prediction, rule(X_test), atol=0.05)
     np.testing.assert_allclose(model.poverty_score(X_test), -prediction)
     np.testing.assert_allclose(
@@ -370,7 +370,7 @@ def test_pmt_on_log_welfare_predicts_it_and_scores_minus_it(households):
 def test_pmt_on_labels_is_a_linear_probability_model(fitted, households):
     model = fitted["pmt_ols"]
     X_test = households[3]
-    prediction = model.regression_.predict(model.encoder_.transform(X_test))
+    prediction = model.regression_.predict(model.encoder_.transform(X_test).to_numpy(np.float64))
     assert model.target_kind_ == "label"
     np.testing.assert_allclose(model.predict_proba(X_test)[:, 1], np.clip(prediction, 0, 1))
     np.testing.assert_allclose(model.decision_function(X_test), prediction - 0.5)

@@ -471,8 +471,12 @@ def _chunks(
     columns = list(columns) if columns is not None else None
     if suffix == ".csv":
         options = _csv_options(path, table, version, columns)
-        chunks = pd.read_csv(path, chunksize=chunksize, **options)
-    elif suffix == ".parquet":
+        # the reader holds the file open: close it even when the consumer stops early
+        with pd.read_csv(path, chunksize=chunksize, **options) as reader:
+            for chunk in reader:
+                yield _with_string_codes(chunk, table, version)
+        return
+    if suffix == ".parquet":
         chunks = _parquet_batches(path, chunksize, columns)
     else:
         whole = read_table(path, table, version=version, columns=columns)

@@ -189,6 +189,11 @@ class PovertyModel(ClassifierMixin, BaseEstimator):
             )
         if pd.isna(labels).any():
             raise ValueError("y has missing values; drop households without a poor label first")
+        if np.issubdtype(labels.dtype, np.number) and not np.isfinite(labels).all():
+            raise ValueError(
+                f"y has {int((~np.isfinite(labels)).sum())} infinite value(s); the poor label "
+                "must be 0/1 (or log relative welfare for pmt_ols, finite)"
+            )
         check_classification_targets(labels)
         self.classes_ = np.unique(labels)
         if len(self.classes_) != 2:

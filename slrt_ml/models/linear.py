@@ -78,6 +78,11 @@ class PMTOLS(_LinearContributions, PovertyModel):
             ``self``, fitted.
         """
         values = np.asarray(y)
+        if np.issubdtype(values.dtype, np.number) and not np.isfinite(values).all():
+            raise ValueError(
+                f"y has {int((~np.isfinite(values)).sum())} missing or infinite value(s); "
+                "pmt_ols needs a finite log relative welfare or a 0/1 poor label"
+            )
         if _is_welfare(values):
             return self._fit_welfare(X, values.astype(np.float64).ravel(), sample_weight)
         self.target_kind_ = "label"

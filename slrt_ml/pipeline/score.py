@@ -69,7 +69,6 @@ __all__ = [
 ]
 
 
-
 @dataclass(frozen=True)
 class ScoreOptions:
     """How to score a prelist (the keyword arguments of :func:`score_prelist`).

@@ -74,7 +74,8 @@ def print_demo(result: Any) -> None:
         f"households (SIKS-NG's quota); 95% cluster-bootstrap intervals",
     )
     registered = f", registered as {result.registered_as}@champion" if result.registered_as else ""
-    out.print(f"champion (lowest exclusion error): [bold]{result.champion}[/]{registered}")
+    rule = "simplest model within noise of the lowest exclusion error"
+    out.print(f"champion ({rule}): [bold]{result.champion}[/]{registered}")
     s = result.scoring
     out.print(
         f"prelist: input {s['n_input']} = scored {s['n_scored']} + rejected "

@@ -301,7 +301,7 @@ def test_demo_passes_the_config_and_no_track(monkeypatch, tmp_path):
     config.write_text("models: [logit]\n")
     text = _ok(["demo", "--out", tmp_path, "--households", 600, "--config", config, "--no-track"])
     assert seen["config"].models == ("logit",) and seen["track"] is False
-    assert "champion (lowest exclusion error): logit" in text
+    assert "champion (simplest model within noise of the lowest exclusion error): logit" in text
     assert "prelist: input 3 = scored 2 + rejected 1" in text
 
 

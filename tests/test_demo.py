@@ -69,4 +69,4 @@ def test_demo_in_a_redirected_log_has_progress_lines_and_no_framework_noise(tmp_
     assert done.returncode == 0, text[-3000:]
     assert [word for word in NOISE if word in text] == [], text[-3000:]
     assert "[progress] mlp folds + final fit: 4/4 done in" in text  # 3 folds + final fit
-    assert "champion (lowest exclusion error)" in text
+    assert "champion (simplest model within noise of the lowest exclusion error)" in text

@@ -368,7 +368,7 @@ def score_prelist(
 
 
 def champion_name(run_dir: str | Path, manifest: Mapping[str, Any]) -> str:
-    """The run's champion: lowest exclusion error at SIKS-NG's quota, else the first model.
+    """The run's champion (:mod:`slrt_ml.evaluation.champion`), else the first model.
 
     Raises
     ------

@@ -187,6 +187,23 @@ def test_score_table_selects_the_top_of_each_cluster_at_its_quota(trained):
     assert scored["selected"].sum() == 18
 
 
+def test_score_table_owns_its_output_and_publishes_one_set(trained):
+    from slrt_ml.pipeline.score import load_scoring_models
+    from slrt_ml.pipeline.score_run import OutputLockedError, ScoreRun, read_output_manifest
+
+    models, _, _ = load_scoring_models(trained["run"], model_names=["pmt_ols"])
+    table, out = _survey(n=40, seed=12), trained["root"] / "owned.csv"
+    with ScoreRun(out), pytest.raises(OutputLockedError):  # another run holds <out>
+        score_table(table, trained["mapping"], models, out, quota=0.2)
+    assert not out.exists()
+    result = score_table(table, trained["mapping"], models, out, quota=0.2)
+    manifest = read_output_manifest(out)
+    assert manifest["input_rows"] == result.n_input == 40
+    assert manifest["scored_rows"] + manifest["rejected_rows"] == 40
+    assert manifest["files"]["output"]["file"] == "owned.csv"
+    assert not any(p.name.startswith(".owned") for p in out.parent.iterdir())
+
+
 def test_missing_mapped_column_exits_1_naming_it_without_a_traceback(project, tmp_path):
     _survey().drop(columns=["rooms"]).to_csv(tmp_path / "broken.csv", index=False)
     result = runner.invoke(app, ["train", "--mapping", str(project["mapping"]), "--table",

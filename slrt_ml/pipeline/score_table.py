@@ -34,6 +34,7 @@ from slrt_ml.pipeline.score_output import (
     output_frame,
     sibling_path,
 )
+from slrt_ml.pipeline.score_run import ScoreRun
 from slrt_ml.targeting.priority import area_decisions
 
 __all__ = ["FeatureMismatchError", "check_run_features", "score_table"]
@@ -183,8 +184,18 @@ def score_table(
                                     "priority_in_desa": "priority_in_area",
                                     "percentile_in_desa": "percentile_in_area"})  # fmt: skip
     check_row_accounting(len(output), len(rejects), len(frame))
-    write_table(output, out)
-    write_table(rejects, sibling_path(out, "rejects"))
-    drift_path, notes = _table_drift(features, profile, sibling_path(out, "drift"))
-    return ScoringResult(out, sibling_path(out, "rejects"), drift_path, len(frame), len(output),
+    targets = {"output": out, "rejects": sibling_path(out, "rejects"),
+               "drift": sibling_path(out, "drift")}  # fmt: skip
+    with ScoreRun(out) as run:  # one run owns <out>; the files are published as one set
+        run.clean_leftovers([p.name for p in targets.values()])
+        write_table(output, run.staged(out))
+        write_table(rejects, run.staged(targets["rejects"]))
+        drift_path, notes = _table_drift(features, profile, run.staged(targets["drift"]))
+        if drift_path is None:
+            targets["drift"].unlink(missing_ok=True)
+            targets["drift"] = None
+        run.publish(targets, {"input_rows": len(frame), "scored_rows": len(output),
+                              "rejected_rows": len(rejects), "models": list(models),
+                              "mapping": mapping.name})  # fmt: skip
+    return ScoringResult(out, targets["rejects"], targets["drift"], len(frame), len(output),
                          len(rejects), 0, time.perf_counter() - started, 0, notes)  # fmt: skip

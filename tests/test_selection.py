@@ -167,3 +167,16 @@ def test_rank_and_selection_agree_or_the_mismatch_is_counted(monkeypatch):
     monkeypatch.setattr(selection, "select_under_quota", lambda s, *a, **k: np.ones(len(s), bool))
     with pytest.raises(RankSelectionMismatch, match="disagree for 1 of 3 households"):
         rank_and_select(score, area, np.array([1, 1]))
+
+
+def test_a_zero_quota_splits_into_zeros_even_over_no_areas():
+    """Found by the fuzz suite: a prelist whose every row is rejected has no areas."""
+    import pandas as pd
+
+    from slrt_ml.targeting.selection import desa_quota, largest_remainder
+
+    assert largest_remainder(0, pd.Series([], dtype="int64")).tolist() == []
+    assert largest_remainder(0, pd.Series({"a": 0, "b": 0})).tolist() == [0, 0]
+    assert desa_quota(pd.Series([], dtype="int64"), 0.3).tolist() == []
+    with pytest.raises(ValueError, match="base sums to 0"):
+        largest_remainder(3, pd.Series({"a": 0}))

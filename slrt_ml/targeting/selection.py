@@ -250,6 +250,8 @@ def largest_remainder(total: int, base: pd.Series) -> pd.Series:
     [4, 3, 3]
     """
     weights = base.astype(float).sort_index()
+    if total == 0:  # nothing to split (e.g. a prelist whose every row was rejected)
+        return pd.Series(0, index=weights.index, dtype="int64")
     if weights.sum() <= 0:
         raise ValueError("cannot split a quota over areas whose base sums to 0")
     exact = total * weights / weights.sum()

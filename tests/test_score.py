@@ -219,6 +219,7 @@ def test_an_all_rejected_prelist_writes_every_reject_and_exits_3(registry, train
     hh = registry["prelist_households"].assign(Lantai="77")  # every row breaks the code list
     write_table(hh, prelist / "prelist_households.csv")
     write_table(registry["prelist_members"], prelist / "prelist_members.csv")
+    write_table(registry["areas"], prelist / "areas.csv")  # the models use the urban flag
     result = score_prelist(prelist, models, tmp_path / "out.csv", progress=False)
     assert result.n_scored == 0 and len(pd.read_csv(result.rejects)) == len(hh)
     assert len(pd.read_csv(result.output)) == 0
@@ -236,6 +237,7 @@ def test_a_header_only_prelist_writes_empty_files_and_exits_3(registry, trained,
     prelist.mkdir()
     write_table(registry["prelist_households"].iloc[:0], prelist / "prelist_households.csv")
     write_table(registry["prelist_members"].iloc[:0], prelist / "prelist_members.csv")
+    write_table(registry["areas"], prelist / "areas.csv")  # the models use the urban flag
     result = score_prelist(prelist, models, tmp_path / "out.parquet", progress=False)
     assert (result.n_input, result.n_scored, result.n_rejected) == (0, 0, 0)
     assert len(pd.read_parquet(result.output)) == 0 and len(pd.read_csv(result.rejects)) == 0

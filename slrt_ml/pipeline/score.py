@@ -163,6 +163,7 @@ class PrelistScorer:
         with ScoreRun(out) as run:
             run.clean_leftovers([p.name for p in targets.values()])
             files.check_columns()
+            self._check_areas(files, prelist)
             parts = self.open_parts(files, out)
             resumed = self.run_chunks(files, parts)
             decisions, sizes = self.decide(parts)
@@ -182,6 +183,17 @@ class PrelistScorer:
         return ScoringResult(out, targets["rejects"], targets["drift"], n_input, n_scored,
                              n_rejected, n_orphans, time.perf_counter() - started, resumed,
                              notes)  # fmt: skip
+
+    def _check_areas(self, files: PrelistFiles, prelist: str | Path) -> None:
+        """Refuse a prelist without ``areas.*`` when the models use the urban flag."""
+        encoders = (getattr(m, "encoder_", None) for m in self.models.values())
+        needs = any("perkotaan" in getattr(e, "feature_names_in_", ()) for e in encoders)
+        if needs and files.areas is None:
+            raise ValueError(
+                f"{prelist}: no areas.* table, but the models use the urban flag 'perkotaan' "
+                "(BPS village classification); copy areas.* from the registry into the "
+                "prelist folder"
+            )
 
     def open_parts(self, files: PrelistFiles, out: Path) -> PartsFolder:
         """``<out>.parts/``, resumed when the inputs and options did not change."""

@@ -18,7 +18,12 @@ bootstrap), so differences between systems get their own intervals. In each repl
   (all of them up to 4,000 households at B = 1,000; the first 200 at 20,000 or more):
   their interval ends are rougher, their paired draw is the same.
 
-Intervals are percentile intervals over the replicates.
+Intervals are percentile intervals over the replicates, widened about the point estimate
+for few clusters (:func:`small_cluster_factor`: sqrt(K/(K-1)) x t(K-1)/z, the usual
+cluster-robust small-sample correction; 1.06 at 30 desa, 1.006 at 280). In the simulation
+of ``bench/interval_coverage.py`` at 30 desa (800 datasets) it moved exclusion-error
+coverage from 92.6/93.9% (reference/model) to 93.4/94.9% and differences from 93.6/94.2%
+to 94.4/95.1%; single-system inclusion error stays below nominal there (about 91%).
 
 >>> rng = np.random.default_rng(0)
 >>> counts = cluster_totals(np.array([0, 0, 1]), 2, [np.array([1.0, 1.0, 5.0])])
@@ -47,6 +52,7 @@ __all__ = [
     "cluster_multiplicities",
     "replicate_totals",
     "percentile_interval",
+    "small_cluster_factor",
     "replicate_confusion",
     "replicate_ranking",
     "ranking_replicate_count",
@@ -79,19 +85,52 @@ def replicate_totals(multiplicities: np.ndarray, totals: np.ndarray) -> np.ndarr
     return multiplicities.astype(np.float64) @ totals
 
 
+def small_cluster_factor(n_clusters: int, level: float = 0.95) -> float:
+    """sqrt(K/(K-1)) x t_{K-1}/z: how much wider an interval from K clusters should be.
+
+    The percentile bootstrap over K clusters behaves like a normal interval with the
+    (K-1)/K-biased variance; cluster-robust inference corrects both (Cameron & Miller 2015,
+    "A Practitioner's Guide to Cluster-Robust Inference", sections VI.A-B: CR1 scaling and
+    t(K-1) critical values). With one cluster or fewer there is nothing to correct.
+
+    >>> round(small_cluster_factor(30), 4), round(small_cluster_factor(280), 4)
+    (1.0613, 1.0062)
+    """
+    from scipy.stats import norm, t
+
+    if n_clusters <= 1:
+        return 1.0
+    q = 1 - (1 - level) / 2
+    return float(np.sqrt(n_clusters / (n_clusters - 1)) * t.ppf(q, n_clusters - 1) / norm.ppf(q))
+
+
 def percentile_interval(
-    replicates: np.ndarray, level: float = 0.95
+    replicates: np.ndarray,
+    level: float = 0.95,
+    *,
+    estimate: np.ndarray | float | None = None,
+    n_clusters: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval over the first axis, ignoring replicates where a metric is undefined.
+
+    With ``estimate`` and ``n_clusters``, both ends move away from the estimate by
+    :func:`small_cluster_factor` (the interval widens for few clusters).
 
     >>> low, high = percentile_interval(np.arange(101.0)[:, None])
     >>> round(float(low[0]), 6), round(float(high[0]), 6)
     (2.5, 97.5)
+    >>> low, high = percentile_interval(np.arange(101.0)[:, None], estimate=50.0, n_clusters=30)
+    >>> round(float(low[0]), 3), round(float(high[0]), 3)
+    (-0.414, 100.414)
     """
     tail = (1 - level) / 2 * 100
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: metric undefined
         low, high = np.nanpercentile(replicates, [tail, 100 - tail], axis=0)
+    if estimate is not None and n_clusters is not None:
+        factor = small_cluster_factor(n_clusters, level)
+        low = estimate + (low - estimate) * factor
+        high = estimate + (high - estimate) * factor
     return low, high
 
 
@@ -204,7 +243,8 @@ def comparison_table(
 
     Point estimates come from the full data; ``bootstrap`` replicates (0: none, intervals
     ``nan``) give 95% percentile intervals from one paired draw of desa (``draws``, from
-    :func:`bootstrap_draws`, or drawn here from ``rng``).
+    :func:`bootstrap_draws`, or drawn here from ``rng``), widened for few desa
+    (:func:`small_cluster_factor`).
     """
     names = list(data.scores)
     if draws is None:
@@ -220,12 +260,14 @@ def comparison_table(
         replicates = _selection_metrics(replicate_confusion(data, draws))
         ranked = ranking_replicate_count(len(draws), len(data.ids))
         replicates.update(replicate_ranking(data, draws[:ranked]))
-    table = _table_rows(names, point, replicates, data.reference)
-    return pd.concat([table, _best_rows(data, names, point, replicates)], ignore_index=True)
+    n_clusters = int(draws.shape[1]) if len(draws) else 0
+    table = _table_rows(names, point, replicates, data.reference, n_clusters)
+    best = _best_rows(data, names, point, replicates, n_clusters)
+    return pd.concat([table, best], ignore_index=True)
 
 
 def _best_rows(
-    data: Systems, names: list[str], point: dict, replicates: dict | None
+    data: Systems, names: list[str], point: dict, replicates: dict | None, n_clusters: int
 ) -> pd.DataFrame:
     """``exclusion_error_diff_vs_best`` of every model but the best (paired intervals)."""
     models = [i for i, n in enumerate(names) if n not in data.given]
@@ -240,14 +282,19 @@ def _best_rows(
             low = high = np.nan
             if replicates is not None:
                 draws = replicates["exclusion_error"][:, i] - replicates["exclusion_error"][:, best]
-                low, high = (float(v) for v in percentile_interval(draws))
+                low, high = (
+                    float(v)
+                    for v in percentile_interval(
+                        draws, estimate=errors[i] - errors[best], n_clusters=n_clusters
+                    )
+                )
             rows.append((names[i], "exclusion_error_diff_vs_best", float(errors[i] - errors[best]),
                          low, high))  # fmt: skip
     return pd.DataFrame(rows, columns=["system", "metric", "estimate", "ci_low", "ci_high"])
 
 
 def _table_rows(
-    names: list[str], point: dict, replicates: dict | None, reference: str
+    names: list[str], point: dict, replicates: dict | None, reference: str, n_clusters: int
 ) -> pd.DataFrame:
     rows = []
     ref = names.index(reference) if reference in names else None
@@ -262,6 +309,11 @@ def _table_rows(
                     draws = replicates[metric][:, i] - (
                         replicates[metric][:, against] if suffix else 0.0
                     )
-                    low, high = (float(v) for v in percentile_interval(draws))
+                    low, high = (
+                        float(v)
+                        for v in percentile_interval(
+                            draws, estimate=estimate, n_clusters=n_clusters
+                        )
+                    )
                 rows.append((system, metric + suffix, float(estimate), low, high))
     return pd.DataFrame(rows, columns=["system", "metric", "estimate", "ci_low", "ci_high"])

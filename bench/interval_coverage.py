@@ -8,10 +8,13 @@ varies with the sample), and a model selects as many households as the reference
 super-population exclusion and inclusion errors of both systems, and their differences,
 are known exactly (bivariate normal probabilities; :func:`truth`).
 
-Each dataset gets B bootstrap replicates from one draw of desa, measured two ways: the
-*old* method keeps both lists fixed; the *new* one re-applies the quota inside each
-replicate (:func:`slrt_ml.evaluation.bootstrap.replicate_confusion`). Coverage is the
-share of datasets whose 95% percentile interval holds the truth.
+Each dataset gets B bootstrap replicates from one draw of desa, measured three ways: the
+*old* method keeps both lists fixed; *reselected* re-applies the quota inside each
+replicate (:func:`slrt_ml.evaluation.bootstrap.replicate_confusion`); *new* (what
+``compare`` reports for selection metrics) is the jackknife-t interval over leave-one-desa-out
+replicates, each re-selected under the quota
+(:func:`slrt_ml.evaluation.bootstrap.jackknife_t_interval`). Coverage is the share of
+datasets whose 95% interval holds the truth.
 
     .venv/bin/python bench/interval_coverage.py                          # 200 datasets x B=1000
     .venv/bin/python bench/interval_coverage.py --datasets 20 --replicates 200 --no-record
@@ -36,6 +39,8 @@ from _results import machine, record  # noqa: E402
 
 from slrt_ml.evaluation.bootstrap import (  # noqa: E402
     cluster_multiplicities,
+    jackknife_draws,
+    jackknife_t_interval,
     percentile_interval,
     replicate_confusion,
 )
@@ -51,6 +56,7 @@ TARGET_SHARE, REFERENCE_SHARE = 0.20, 0.25  # in the super-population
 VAR_LATENT = SIGMA_DESA**2 + SIGMA_HOUSEHOLD**2
 LINE = np.sqrt(VAR_LATENT) * norm.ppf(TARGET_SHARE)  # target: latent < LINE
 REFERENCE_CUT = np.sqrt(VAR_LATENT + SIGMA_REFERENCE**2) * norm.ppf(1 - REFERENCE_SHARE)
+METHODS = ("old", "reselected", "new")
 QUANTITIES = (
     "reference EE", "model EE", "EE difference", "reference IE", "model IE", "IE difference",
 )  # fmt: skip
@@ -128,12 +134,15 @@ def one_dataset(job: Job) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(job.seed)
     data = dataset(job.n_desa, rng)
     draws = cluster_multiplicities(job.n_desa, job.replicates, rng)
-    out = {"estimate": _errors(replicate_confusion(data, np.ones((1, job.n_desa), np.int64)))[0]}
-    for method, reselect in (("old", False), ("new", True)):
+    estimate = _errors(replicate_confusion(data, np.ones((1, job.n_desa), np.int64)))[0]
+    out = {"estimate": estimate}
+    for method, reselect in (("old", False), ("reselected", True)):
         low, high = percentile_interval(
             _errors(replicate_confusion(data, draws, reselect=reselect))
         )
         out[method] = np.column_stack([low, high])
+    leave_outs = _errors(replicate_confusion(data, jackknife_draws(job.n_desa)))
+    out["new"] = np.column_stack(jackknife_t_interval(leave_outs, estimate))
     return out
 
 
@@ -154,7 +163,7 @@ def coverage(
     if pool:
         pool.close()
     out = {}
-    for method in ("old", "new"):
+    for method in METHODS:
         bounds = np.stack([r[method] for r in results])  # (datasets, 6, 2)
         covered = (bounds[..., 0] <= exact) & (exact <= bounds[..., 1])
         out[method] = dict(zip(QUANTITIES, covered.mean(axis=0), strict=True))
@@ -176,18 +185,23 @@ def _section(rows: dict[int, dict], args: argparse.Namespace, seconds: float) ->
         f"{args.replicates} --desa {args.desa}` ({seconds / 60:.1f} min, 2 processes).", "",
         "Truth (exact, bivariate normal): "
         + ", ".join(f"{q} {exact[q]:.4f}" for q in QUANTITIES) + ".",
-        "Coverage of 95% percentile intervals (share of datasets whose interval holds the "
-        "truth); *old*: lists fixed in the bootstrap; *new*: the quota (the reference's "
-        "count in the replicate) re-applied and the model's list re-selected. Width: mean "
-        "interval width; 3.92 x SD: the width a normal interval with the simulation's own "
-        "standard deviation of the estimate would have.", "",
-        "| desa | quantity | coverage old | coverage new | width old | width new | 3.92 x SD |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+        "Coverage of 95% intervals (share of datasets whose interval holds the truth); "
+        "*old*: percentile, lists fixed in the bootstrap; *reselected*: percentile, the "
+        "quota (the reference's count in the replicate) re-applied and the model's list "
+        "re-selected; *new* (what `compare` reports for selection metrics): jackknife-t, "
+        "estimate -+ t(K-1) x the leave-one-desa-out jackknife SE, each leave-out re-selected "
+        "under the quota. Width: mean interval width; 3.92 x SD: the "
+        "width a normal interval with the simulation's own standard deviation of the "
+        "estimate would have.", "",
+        "| desa | quantity | coverage old | coverage reselected | coverage new | width old "
+        "| width new | 3.92 x SD |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]  # fmt: skip
     for n_desa, res in rows.items():
         for q in QUANTITIES:
             lines.append(
-                f"| {n_desa} | {q} | {res['old'][q]:.1%} | {res['new'][q]:.1%} | "
+                f"| {n_desa} | {q} | {res['old'][q]:.1%} | {res['reselected'][q]:.1%} | "
+                f"{res['new'][q]:.1%} | "
                 f"{res['old width'][q]:.4f} | {res['new width'][q]:.4f} | "
                 f"{3.92 * res['sd of estimate'][q]:.4f} |"
             )
@@ -204,7 +218,7 @@ def _section(rows: dict[int, dict], args: argparse.Namespace, seconds: float) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", type=int, default=200)
+    parser.add_argument("--datasets", type=int, default=500)
     parser.add_argument("--replicates", type=int, default=1000)
     parser.add_argument("--desa", default="30,280")
     parser.add_argument("--processes", type=int, default=2)
@@ -213,7 +227,7 @@ def main() -> None:
     start, rows = time.perf_counter(), {}
     for n_desa in (int(k) for k in args.desa.split(",")):
         rows[n_desa] = coverage(n_desa, args.datasets, args.replicates, processes=args.processes)
-        for method in ("old", "new"):
+        for method in METHODS:
             print(n_desa, method, {q: round(v, 3) for q, v in rows[n_desa][method].items()})
     section = _section(rows, args, time.perf_counter() - start)
     print(section)

@@ -12,7 +12,9 @@ the source:
   *while* TensorFlow is imported, before any logging exists, so that import alone runs
   with fd 2 pointed at a temporary file (shown again if the import fails);
 - ``MLFLOW_LOGGING_LEVEL=WARNING`` is set before MLflow is imported (and the ``mlflow``
-  logger set to WARNING if it was imported already).
+  logger set to WARNING if it was imported already);
+- pyspark's FutureWarning about pandas 3 (printed whenever pandera is imported with
+  pyspark installed) is filtered.
 
 Verbose mode (``slrt-ml --verbose`` or ``SLRT_VERBOSE=1``) leaves all of them alone. A
 variable the user set themselves (``TF_CPP_MIN_LOG_LEVEL``, ``MLFLOW_LOGGING_LEVEL``) is
@@ -27,6 +29,7 @@ import logging
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -55,6 +58,11 @@ def set_verbose(verbose: bool) -> None:
             logging.getLogger("mlflow").setLevel(logging.INFO)
     else:
         os.environ.pop(VERBOSE_ENV, None)
+        # pyspark 4.3 warns on import under pandas 3 (pandera imports it when installed);
+        # the Spark engine's outputs are checked against the local engine's in the tests
+        warnings.filterwarnings(
+            "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+        )
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ poor, ``eligible_now``) comes from today's state, which no file shows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -47,6 +47,9 @@ class HouseholdChunk:
     u_add: np.ndarray  # uniforms: village deliberation additions (smallest first)
     u_survey: np.ndarray  # uniforms: survey sample within stratum (smallest first)
     stratum: np.ndarray  # kecamatan index * 2 + urban
+    # today's state as arrays (``now`` housing, ``members``, ``member_hh``, ``z``, ``desa``,
+    # ``kec``): what the update cycles (:mod:`slrt_ml.data.synth.cycles`) evolve; no draws
+    state: dict = field(default_factory=dict)
 
     @property
     def target(self) -> np.ndarray:
@@ -131,4 +134,5 @@ def simulate_chunk(
         u_add=rng.random(n),
         u_survey=rng.random(n),
         stratum=(kec * 2 + urban).astype(np.int32),
+        state={"now": now, "members": m, "member_hh": hh, "z": z, "desa": desa, "kec": kec},
     )

@@ -15,7 +15,6 @@ from slrt_ml.evaluation.report_cycles import cycles_markdown, decay_table
 from slrt_ml.pipeline.cycles import cycle_folders, refit_schedule, run_cycles, write_cycles
 
 # pandera imports pyspark when it is installed, and pyspark warns about pandas 3 on import
-pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support:FutureWarning")
 
 
 def _selections(errors_by_cycle: list[list[int]], months: int = 12) -> pd.DataFrame:

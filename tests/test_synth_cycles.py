@@ -124,7 +124,6 @@ def test_truth_moves_for_everyone(small):
 
 
 # pandera imports pyspark when it is installed, and pyspark warns about pandas 3 on import
-@pytest.mark.filterwarnings("ignore:PySpark does not yet fully support:FutureWarning")
 def test_every_cycle_passes_the_contract(tmp_path):
     result = CliRunner().invoke(
         app, ["data", "synth", "--out", str(tmp_path), "--households", "600", "--cycles", "4"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,9 +14,11 @@ from slrt_ml.explain import (
     encoded_contributions,
     explain_households,
     feature_contributions,
+    feature_hierarchy,
     model_margin,
     plot_waterfall,
     reason_columns,
+    waterfall_bars,
 )
 from slrt_ml.features.households import household_features
 from slrt_ml.models import make_model
@@ -123,31 +127,80 @@ def test_answers_are_the_households_own_in_indonesian(fitted, training):
     assert set(table.loc[table["feature"] == "punya_lemari_es", "answer"]) == {
         "Tidak punya lemari es"
     }
-    assert list(table.columns[:2]) == ["IDBDT", "item"]
+    assert list(table.columns[:3]) == ["IDBDT", "block", "item"]
     assert {"answer", "contribution", "base_value", "model"} <= set(table.columns)
+    assert set(table.loc[table["feature"] == "jenis_lantai", "item"]) == {"Jenis lantai terluas"}
+    assert set(table.loc[table["feature"] == "kecamatan", "block"]) == {"location"}
 
 
-def test_reasons_are_the_largest_positive_contributions(fitted, training):
-    model, X = fitted["ebm"], training[0].iloc[:20]
-    reasons = reason_columns(model, X, top_k=3)
-    table = explain_households(model, X, top_k=3).table
-    for idbdt, rows in table.groupby("IDBDT"):
-        positive = rows[rows["contribution"] > 0].sort_values("contribution", ascending=False)
-        expected = positive["answer"].head(3).tolist()
-        got = reasons.loc[idbdt, ["reason_1", "reason_2", "reason_3"]].dropna().tolist()
-        assert got == expected
-    np.testing.assert_allclose(reasons["score"], model.poverty_score(X), atol=1e-6)
+def _item_reasons(rows: pd.DataFrame, toward: str, k: int) -> list[str]:
+    """Expected reasons from the tidy table: items summed, location left out, each worded
+    by its largest contribution toward ``toward``."""
+    sign = 1.0 if toward == "poorer" else -1.0
+    rows = rows[rows["block"] != "location"].assign(signed=sign * rows["contribution"])
+    totals = rows.groupby("item")["signed"].sum()
+    totals = totals[totals > 0].sort_values(ascending=False, kind="stable").head(k)
+    best = rows.sort_values("signed", ascending=False, kind="stable").drop_duplicates("item")
+    return best.set_index("item").loc[totals.index, "answer"].tolist()
 
 
-def test_waterfall_plot_shows_base_and_final_score(fitted, training):
+@pytest.mark.parametrize("name", ["ebm", "gbm"])
+def test_reasons_are_the_items_pushing_toward_the_decision(fitted, training, name):
+    model, X = fitted[name], training[0].iloc[:20]
+    selected = np.arange(len(X)) % 3 == 0
+    result = explain_households(model, X, top_k=3, selected=selected)
+    assert (result.reasons["reasons_toward"] == np.where(selected, "poorer", "richer")).all()
+    for idbdt, rows in result.table.groupby("IDBDT"):
+        toward = result.reasons.loc[idbdt, "reasons_toward"]
+        got = result.reasons.loc[idbdt, ["reason_1", "reason_2", "reason_3"]].dropna().tolist()
+        assert got == _item_reasons(rows, toward, 3)
+    np.testing.assert_allclose(result.reasons["score"], model.poverty_score(X), atol=1e-5)
+    # without a decision every household keeps its reasons toward poorer (as before)
+    plain = reason_columns(model, X, top_k=3)
+    assert (plain["reasons_toward"] == "poorer").all()
+
+
+def test_location_is_never_a_reason(fitted, training):
+    X = training[0].iloc[:60]
+    for selected in (None, False):
+        reasons = reason_columns(fitted["logit"], X, top_k=8, selected=selected)
+        words = reasons.filter(like="reason_").stack().astype(str)
+        assert not words.str.contains("Kecamatan|Kabupaten|perkotaan|perdesaan").any()
+
+
+def test_waterfall_plot_draws_every_bar_from_base_to_score(fitted, training):
     X = training[0].iloc[:3]
     table = explain_households(fitted["logit"], X).table
     figure = plot_waterfall(table, X.index[0], max_items=6)
     ax = figure.axes[0]
-    assert len(ax.patches) == 7  # six answers and "other answers"
+    bars = waterfall_bars(table, X.index[0], max_items=6)
+    assert len(ax.patches) == len(bars) >= 6 + 1  # named items, block remainders, location
+    assert [t.get_text() for t in ax.get_yticklabels()] == bars["label"].tolist()
     assert any("Skor akhir" in t.get_text() for t in ax.get_legend().get_texts())
+    english = plot_waterfall(table, X.index[0], lang="en").axes[0]
+    assert any("Final score" in t.get_text() for t in english.get_legend().get_texts())
     with pytest.raises(ValueError, match="not in the explanation table"):
         plot_waterfall(table, "no-such-id")
+
+
+@pytest.mark.parametrize("name", ["pmt_ols", "gbm", "ebm", "logit", "rf"])
+def test_waterfall_of_a_real_model_adds_up_and_names_more_than_any_remainder(
+    fitted, training, name
+):
+    model, X = fitted[name], training[0].iloc[:12]
+    result = explain_households(model, X)
+    margin = model.decision_function(X)
+    for (i, idbdt), max_items in itertools.product(enumerate(X.index), [1, 4, 10]):
+        bars = waterfall_bars(result.table, idbdt, max_items=max_items)
+        total = bars.attrs["base"] + bars["value"].sum()
+        assert np.isclose(total, result.reasons.loc[idbdt, "score"], rtol=0, atol=1e-9)
+        assert np.isclose(total, margin[i], rtol=0, atol=1e-4)  # float32 models
+        named = bars.loc[bars["kind"] == "item", "value"].abs()
+        remainders = bars.loc[bars["kind"] == "block", "value"].abs()
+        assert len(named) >= min(max_items, 1) and (remainders <= named.max()).all()
+        assert (bars["kind"] == "location").sum() == 1
+        assert not bars.loc[bars["kind"] != "location", "block"].eq("location").any()
+        assert bars["n_items"].sum() <= result.table["item"].nunique()
 
 
 @pytest.mark.parametrize("name", ["pmt_ols", "logit", "gbm", "rf", "ebm"])
@@ -156,5 +209,9 @@ def test_reason_scores_are_the_margin_and_reasons_the_top_positive(fitted, train
     reasons = reason_columns(model, X, top_k=4)
     np.testing.assert_allclose(reasons["score"], model.poverty_score(X), atol=1e-4)
     contrib = feature_contributions(model, X).drop(columns=BASE)
-    n_positive = (contrib > 0).sum(axis=1).clip(upper=4)
+    hierarchy = feature_hierarchy(list(contrib.columns))
+    items = contrib.drop(columns=hierarchy.location).to_numpy() @ np.delete(
+        hierarchy.item_matrix(), [list(contrib.columns).index(f) for f in hierarchy.location], 0
+    )
+    n_positive = (items > 0).sum(axis=1).clip(max=4)
     assert (reasons[[f"reason_{i}" for i in range(1, 5)]].notna().sum(axis=1) == n_positive).all()

@@ -21,20 +21,29 @@ How each family is explained (exact where an exact method exists):
 
 Contributions of encoded columns are summed back to ``household_features`` columns (all
 one-hot columns of ``jenis_lantai`` become one "Lantai" contribution), labelled with the
-household's own answer (:func:`slrt_ml.features.describe_answer`). SHAP is imported inside
-functions only.
+household's own answer (:func:`slrt_ml.features.describe_answer`, or a mapping's
+``labels``). Reasons and waterfalls sum them further, to questionnaire items within blocks
+(:mod:`slrt_ml.explain.hierarchy`); location features are never a household's reason.
+SHAP is imported inside functions only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from slrt_ml.data.mapping import LabelSpec
 from slrt_ml.explain.deeplift import network_contributions
-from slrt_ml.explain.reasons import grouping_matrix, tidy_explanations, top_reasons
+from slrt_ml.explain.reasons import (
+    decision_direction,
+    grouping_matrix,
+    tidy_explanations,
+    top_reasons,
+)
 from slrt_ml.explain.treeshap import forest_contributions, tree_contributions
 from slrt_ml.models._base import BASE
 from slrt_ml.models.ebm import term_split_matrix
@@ -55,9 +64,9 @@ __all__ = [
 class Explanation:
     """Explanations of one model for a set of households.
 
-    ``table``: tidy ``IDBDT, item, feature, answer, contribution, base_value, model``;
-    ``reasons``: one row per household (index IDBDT) with ``score, base_value,
-    reason_1..k``.
+    ``table``: tidy ``IDBDT, block, item, feature, answer, contribution, base_value,
+    model`` (:func:`~slrt_ml.explain.reasons.tidy_explanations`); ``reasons``: one row per
+    household (index IDBDT) with ``score, base_value, reasons_toward, reason_1..k``.
     """
 
     table: pd.DataFrame
@@ -149,8 +158,12 @@ def reason_columns(
     *,
     top_k: int = 5,
     background: pd.DataFrame | None = None,
+    selected: bool | Sequence[bool] | np.ndarray | None = None,
+    lang: str = "id",
+    labels: LabelSpec | None = None,
+    location: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """``score, base_value, reason_1..k`` per household: the fast path of batch scoring.
+    """``score, base_value, reasons_toward, reason_1..k`` per household (fast path).
 
     ``score`` is the margin rebuilt from the contributions (base + sum), equal to
     ``model.poverty_score`` within floating-point tolerance; the model is not called a
@@ -167,15 +180,35 @@ def reason_columns(
         Number of reason columns.
     background : DataFrame, optional
         DeepLIFT references for the ``mlp`` family.
+    selected : bool or array of bool, optional
+        The decision per household (or one for all): reasons of a selected household
+        push toward "poorer", of a household not selected toward "richer". ``None``
+        (default, as before this option existed): every household's reasons toward
+        "poorer".
+    lang : {"id", "en"}
+        Language of the reasons.
+    labels : LabelSpec, optional
+        A mapping's ``labels`` (:class:`slrt_ml.data.mapping.LabelSpec`): mapped columns
+        and codes read as words.
+    location : tuple of str
+        Area features besides the registry's (a mapped table's area columns): never reasons.
 
     Returns
     -------
     DataFrame
-        ``score``, ``base_value`` and ``reason_1`` .. ``reason_<top_k>`` (``string``,
-        missing when fewer positive contributions), on ``features.index``.
+        ``score``, ``base_value``, ``reasons_toward`` and ``reason_1`` ..
+        ``reason_<top_k>`` (items, ``string``, missing when fewer items push that way),
+        on ``features.index``.
     """
     values, base, names = _contribution_matrix(model, features, background)
-    reasons = top_reasons(values, features, names, top_k)
+    return _reason_frame(values, base, names, features, top_k, selected, lang, labels, location)
+
+
+def _reason_frame(values, base, names, features, top_k, selected, lang, labels, location):
+    direction = decision_direction(selected, len(features))
+    reasons = top_reasons(values, features, names, top_k, direction=direction, lang=lang,
+                          labels=labels, location=location)  # fmt: skip
+    reasons.insert(0, "reasons_toward", pd.array(direction, dtype="string"))
     reasons.insert(0, "base_value", base)
     reasons.insert(0, "score", base + values.sum(axis=1))
     return reasons
@@ -250,6 +283,10 @@ def explain_households(
     model_name: str | None = None,
     top_k: int = 5,
     background: pd.DataFrame | None = None,
+    selected: bool | Sequence[bool] | np.ndarray | None = None,
+    lang: str = "id",
+    labels: LabelSpec | None = None,
+    location: tuple[str, ...] = (),
 ) -> Explanation:
     """Tidy explanation table and top-k reasons for every household in ``features``.
 
@@ -265,6 +302,9 @@ def explain_households(
         Number of reasons per household.
     background : DataFrame, optional
         DeepLIFT references for the ``mlp`` family.
+    selected, lang, labels, location
+        As in :func:`reason_columns`; ``lang``, ``labels`` and ``location`` also word the
+        tidy table (answers, item names, blocks).
 
     Returns
     -------
@@ -273,11 +313,11 @@ def explain_households(
     """
     name = model_name or _family(model)
     contrib = feature_contributions(model, features, background=background)
-    base = contrib.pop(BASE).to_numpy()
-    values = contrib.to_numpy()
+    base = contrib.pop(BASE).to_numpy(np.float64)
+    values = contrib.to_numpy(np.float64)
     names = list(contrib.columns)
-    reasons = top_reasons(values, features, names, top_k)
-    reasons.insert(0, "base_value", base)
-    reasons.insert(0, "score", base + values.sum(axis=1))
-    table = tidy_explanations(values, base, features, names, name)
+    reasons = _reason_frame(values, base, names, features, top_k, selected, lang, labels,
+                            location)  # fmt: skip
+    table = tidy_explanations(values, base, features, names, name, lang=lang, labels=labels,
+                              location=location)  # fmt: skip
     return Explanation(table=table, reasons=reasons, model=name)

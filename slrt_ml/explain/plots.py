@@ -7,14 +7,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from slrt_ml.explain.waterfall import waterfall_bars
+
 __all__ = ["plot_waterfall"]
 
+_WORDS = {
+    "id": {"base": "Nilai dasar", "score": "Skor akhir", "title": "Rumah tangga {h}: alasan skor",
+           "x": "Skor kemiskinan (lebih tinggi = lebih miskin)"},
+    "en": {"base": "Base value", "score": "Final score", "title": "Household {h}: why this score",
+           "x": "Poverty score (higher = poorer)"},
+}  # fmt: skip
 
-def plot_waterfall(table: pd.DataFrame, household: str, *, max_items: int = 10, ax=None) -> Any:
+
+def plot_waterfall(
+    table: pd.DataFrame, household: str, *, max_items: int = 10, ax=None, lang: str = "id"
+) -> Any:
     """A waterfall chart of one household's explanation (rows of the tidy table).
 
-    Starts at the base value, adds the ``max_items`` largest contributions (the rest as
-    one bar), ends at the model's score. Red bars push toward "poorer", blue away.
+    Starts at the base value, adds the ``max_items`` items with the largest contributions
+    (each worded by the household's answer), then one bar per questionnaire block for the
+    other items and one "location" bar for the area effect, and ends at the model's score
+    (:func:`slrt_ml.explain.waterfall.waterfall_bars`). No block remainder is larger than
+    the largest named item: more items are named when needed. Red bars push toward
+    "poorer", blue toward "richer"; remainder bars are paler, the location bar hatched.
 
     Parameters
     ----------
@@ -23,9 +38,11 @@ def plot_waterfall(table: pd.DataFrame, household: str, *, max_items: int = 10, 
     household : str
         The ``IDBDT`` to draw.
     max_items : int, default 10
-        Contributions drawn one by one; the rest share one bar.
+        Items named before the block remainders.
     ax : matplotlib Axes, optional
         Where to draw; a new figure by default.
+    lang : {"id", "en"}
+        Language of the axis, legend and remainder labels.
 
     Returns
     -------
@@ -42,38 +59,32 @@ def plot_waterfall(table: pd.DataFrame, household: str, *, max_items: int = 10, 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    rows = table[table["IDBDT"] == household]
-    if rows.empty:
-        raise ValueError(f"household {household!r} is not in the explanation table; "
-                         "pass an IDBDT from --households or the data")  # fmt: skip
-    rows = rows.reindex(rows["contribution"].abs().sort_values(ascending=False).index)
-    shown, rest = rows.iloc[:max_items], rows.iloc[max_items:]
-    labels = shown["answer"].astype(str).tolist()
-    values = shown["contribution"].to_numpy(float).tolist()
-    if len(rest):
-        labels.append(f"{len(rest)} jawaban lain")
-        values.append(float(rest["contribution"].sum()))
-    base = float(rows["base_value"].iloc[0])
-    return _draw_waterfall(plt, labels, values, base, household, rows["model"].iloc[0], ax)
+    bars = waterfall_bars(table, household, max_items=max_items, lang=lang)
+    model = table.loc[table["IDBDT"] == household, "model"].iloc[0]
+    return _draw_waterfall(plt, bars, household, model, ax, _WORDS["en" if lang == "en" else "id"])
 
 
-def _draw_waterfall(plt, labels, values, base, household, model, ax):
+def _draw_waterfall(plt, bars, household, model, ax, words):
+    values = bars["value"].to_numpy(np.float64)
     if ax is None:
         fig, ax = plt.subplots(figsize=(9, 0.5 * len(values) + 2.2))
     else:
         fig = ax.figure
+    base = bars.attrs["base"]
     starts = base + np.concatenate(([0.0], np.cumsum(values)[:-1]))
     positions = np.arange(len(values))[::-1]
-    colours = ["#c0392b" if v > 0 else "#2e86c1" for v in values]
-    ax.barh(positions, values, left=starts, color=colours)
-    for y, start, value in zip(positions, starts, values, strict=True):
+    kinds = bars["kind"].tolist()
+    for y, start, value, kind in zip(positions, starts, values, kinds, strict=True):
+        ax.barh(y, value, left=start, color="#c0392b" if value > 0 else "#2e86c1",
+                alpha=0.55 if kind == "block" else 1.0,
+                hatch="//" if kind == "location" else None)  # fmt: skip
         ax.text(start + value, y, f" {value:+.2f}", va="center", fontsize=8)
-    ax.set_yticks(positions, labels)
-    score = base + sum(values)
-    ax.axvline(base, color="grey", linestyle=":", label=f"Nilai dasar {base:.2f}")
-    ax.axvline(score, color="black", linestyle="--", label=f"Skor akhir {score:.2f}")
-    ax.set_xlabel("Skor kemiskinan (lebih tinggi = lebih miskin)")
-    ax.set_title(f"Rumah tangga {household}: alasan skor ({model})")
+    ax.set_yticks(positions, bars["label"].tolist())
+    score = bars.attrs["score"]
+    ax.axvline(base, color="grey", linestyle=":", label=f"{words['base']} {base:.2f}")
+    ax.axvline(score, color="black", linestyle="--", label=f"{words['score']} {score:.2f}")
+    ax.set_xlabel(words["x"])
+    ax.set_title(f"{words['title'].format(h=household)} ({model})")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig

@@ -10,14 +10,20 @@ pairwise term of an additive model (``"a & b"``) is split half and half between 
 features (the symmetric Shapley split of a two-player term,
 :func:`slrt_ml.models.ebm.term_shares`).
 
-Direction: a reason toward ``"poorer"`` is a positive contribution (the answers that
-pushed the score up), toward ``"richer"`` a negative one. Batch scoring gives selected
-households their reasons toward poorer and the others their reasons toward richer.
-Area features (:data:`AREA_FEATURES`: kabupaten, kecamatan, urban desa) are the same for
-every household of a desa and are not the household's own answers, so
-:func:`top_reasons` can leave them out (``exclude``) and scoring reports them once per
-desa. Answers are worded in Indonesian (``lang="id"``, the questionnaire's words) or
-English (``lang="en"``: the codebook's English glosses).
+Reasons are *items* (:mod:`slrt_ml.explain.hierarchy`): the contributions of every
+feature of one questionnaire item (or member group) are summed, and the item is worded
+by the household's answer behind its largest contribution, so "Lantai: tanah" counts
+once, not once per encoding of the floor.
+
+Direction: a reason toward ``"poorer"`` is a positive item contribution (the answers that
+pushed the score up), toward ``"richer"`` a negative one; a direction may be given per
+household (:func:`decision_direction`: selected households toward poorer, the others
+toward richer). Location features (:data:`AREA_FEATURES`: kabupaten, kecamatan, urban
+desa, plus a mapped table's area columns) are the same for every household of a desa and
+are not the household's own answers: they are never reasons (scoring reports them once
+per desa, the waterfall as one "location" bar). Answers are worded in Indonesian
+(``lang="id"``, the questionnaire's words) or English (``lang="en"``: the codebook's
+English glosses); a mapped table's columns and codes by its mapping's ``labels``.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ import numpy as np
 import pandas as pd
 
 from slrt_ml.data.codebook import CodebookError, get_codebook
+from slrt_ml.data.mapping import LabelSpec
+from slrt_ml.explain.hierarchy import AREA_FEATURES, feature_hierarchy
 from slrt_ml.features import FEATURES, describe_answer
 from slrt_ml.models._base import BASE
 from slrt_ml.models.ebm import term_shares
@@ -40,18 +48,12 @@ __all__ = [
     "grouping_matrix",
     "item_label",
     "answer_labels",
+    "decision_direction",
     "top_reasons",
     "tidy_explanations",
 ]
 
 PAIR_SEPARATOR = " & "
-
-#: Features that describe the household's area, not its answers: the same for every
-#: household of a desa (built only from area codes and the desa's urban/rural class).
-AREA_FEATURES: tuple[str, ...] = tuple(
-    name for name, info in FEATURES.items()
-    if set(info.items) <= {"KDPROP", "KDKAB", "KDKEC", "KDDESA", "Klasifikasi"}
-)  # fmt: skip
 
 
 def _source_weights(column: str, sources: Mapping[str, str]) -> dict[str, float]:
@@ -142,15 +144,60 @@ def _plain(value: object) -> object:
     return value
 
 
-def answer_labels(feature: str, values: np.ndarray, lang: str = "id") -> np.ndarray:
+def _labelled(feature: str, value: object, lang: str, labels: LabelSpec) -> str:
+    """The answer as "column label: value label" by a mapping's ``labels`` (raw words
+    where unlabelled).
+
+    >>> spec = LabelSpec(columns={"roof": "Atap"}, values={"roof": {"2": "Seng"}})
+    >>> _labelled("roof", "2", "id", spec), _labelled("roof", 3, "en", spec)
+    ('Atap: Seng', 'Atap: 3')
+    """
+    name = labels.columns.get(feature, feature)
+    if value is None:
+        return f"{name}: {'missing' if lang == 'en' else 'tidak ada'}"
+    return f"{name}: {labels.values.get(feature, {}).get(str(value), str(value))}"
+
+
+def answer_labels(
+    feature: str, values: np.ndarray, lang: str = "id", labels: LabelSpec | None = None
+) -> np.ndarray:
     """The household's own answer for each value, in Indonesian (``lang="id"``) or English
-    (``"en"``); one label is built per unique value."""
+    (``"en"``), or by a mapping's ``labels`` when they name ``feature``; one label is built
+    per unique value."""
     values = np.asarray(values)
     if values.dtype == object:
         values = pd.Series(values, dtype=object)
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    labels = np.array([_describe(feature, _plain(u), lang) for u in uniques], dtype=object)
-    return labels[codes] if len(labels) else np.array([], dtype=object)
+    if labels is not None and (feature in labels.columns or feature in labels.values):
+        words = [_labelled(feature, _plain(u), lang, labels) for u in uniques]
+    else:
+        words = [_describe(feature, _plain(u), lang) for u in uniques]
+    out = np.array(words, dtype=object)
+    return out[codes] if len(out) else np.array([], dtype=object)
+
+
+def decision_direction(selected: bool | Sequence[bool] | np.ndarray | None, n: int) -> np.ndarray:
+    """Direction of each household's reasons: ``"poorer"`` where selected (or unknown),
+    ``"richer"`` where not selected; ``None`` gives everyone ``"poorer"``.
+
+    >>> decision_direction([True, False, None], 3).tolist()
+    ['poorer', 'richer', 'poorer']
+    >>> decision_direction(False, 2).tolist(), decision_direction(None, 1).tolist()
+    (['richer', 'richer'], ['poorer'])
+    """
+    if selected is None:
+        return np.full(n, "poorer", dtype=object)
+    flags = pd.array(np.broadcast_to(np.asarray(selected, dtype=object), (n,)), dtype="boolean")
+    richer = np.asarray(flags.fillna(True)) == False  # noqa: E712 (NA -> poorer)
+    return np.where(richer, "richer", "poorer").astype(object)
+
+
+def _direction_sign(direction: str | Sequence[str] | np.ndarray, n: int) -> np.ndarray:
+    wanted = np.broadcast_to(np.asarray(direction, dtype=object), (n,))
+    bad = sorted({str(d) for d in wanted} - {"poorer", "richer"})
+    if bad:
+        raise ValueError(f"direction: 'poorer' or 'richer' per household, got {bad[:3]}")
+    return np.where(wanted == "poorer", 1.0, -1.0)
 
 
 def _top_positive(contrib: np.ndarray, k: int) -> np.ndarray:
@@ -195,39 +242,50 @@ def top_reasons(
     names: Sequence[str],
     k: int,
     *,
-    direction: str = "poorer",
+    direction: str | Sequence[str] | np.ndarray = "poorer",
     exclude: Sequence[str] = (),
     lang: str = "id",
+    labels: LabelSpec | None = None,
+    location: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """``reason_1..k``: answers behind the k largest contributions toward ``direction``.
+    """``reason_1..k``: the k items that pushed each household most toward ``direction``.
 
-    Toward ``"poorer"`` only positive contributions are reasons (largest first), toward
-    ``"richer"`` only negative ones (most negative first); a household with fewer than
-    ``k`` of them gets missing values in the last columns. Features in ``exclude`` (e.g.
-    :data:`AREA_FEATURES`) are never reasons. ``features`` holds the household's own
-    feature values (columns ``names``), aligned with the rows of ``contrib``.
+    Contributions are summed per item (:func:`~slrt_ml.explain.hierarchy.feature_hierarchy`);
+    toward ``"poorer"`` only items with a positive total are reasons (largest first),
+    toward ``"richer"`` only negative ones (most negative first). ``direction`` is one
+    word for all households or one per household (:func:`decision_direction`). A
+    household with fewer than ``k`` such items gets missing values in the last columns.
+    Location features (:data:`AREA_FEATURES` and ``location``) and those in ``exclude``
+    are never reasons. An item is worded by the household's answer behind its largest
+    contribution toward ``direction``. ``features`` holds the household's own feature
+    values (columns ``names``), aligned with the rows of ``contrib``.
 
     Labels are built once per feature and distinct answer (a lookup table), only for the
-    households where that feature is among the top k, so the cost is one pass over the
+    households where that item is among the top k, so the cost is one pass over the
     top-k cells, not one Python call per household.
 
     >>> f = pd.DataFrame({"u": [20.0, 60.0], "v": [1.0, 0.0]}, index=["h1", "h2"])
     >>> top_reasons(np.array([[0.5, 0.2], [-0.1, 0.3]]), f, ["u", "v"], 2).to_dict("list")
     {'reason_1': ['u: 20', 'v: 0'], 'reason_2': ['v: 1', None]}
     >>> top_reasons(np.array([[0.5, 0.2], [-0.1, 0.3]]), f, ["u", "v"], 2,
-    ...             direction="richer").to_dict("list")
-    {'reason_1': [None, 'u: 60'], 'reason_2': [None, None]}
+    ...             direction=["poorer", "richer"]).to_dict("list")
+    {'reason_1': ['u: 20', 'u: 60'], 'reason_2': ['v: 1', None]}
     """
-    if direction not in ("poorer", "richer"):
-        raise ValueError(f"direction: 'poorer' or 'richer', got {direction!r}")
-    values = np.array(contrib, dtype=np.float64) * (1.0 if direction == "poorer" else -1.0)
-    dropped = [j for j, name in enumerate(names) if name in set(exclude)]
-    values[:, dropped] = 0.0  # zero is never a reason
-    top = _top_positive(values, k)
+    hierarchy = feature_hierarchy(names, location=location)
+    values = np.array(contrib, dtype=np.float64) * _direction_sign(direction, len(contrib))[:, None]
+    dropped = set(hierarchy.location) | set(exclude)
+    values[:, [j for j, name in enumerate(names) if name in dropped]] = 0.0  # never a reason
+    matrix = hierarchy.item_matrix()
+    top = _top_positive(values @ matrix, k)
     cells = np.full(top.shape, None, dtype=object)
-    for j, cells_of_j in _cells_by_feature(top):
-        rows, slots = np.divmod(cells_of_j, top.shape[1])
-        cells[rows, slots] = answer_labels(names[j], _values(features, names[j], rows), lang)
+    for item, cells_of_item in _cells_by_feature(top):
+        rows, slots = np.divmod(cells_of_item, top.shape[1])
+        columns = np.flatnonzero(matrix[:, item])
+        answer = columns[np.argmax(values[np.ix_(rows, columns)], axis=1)]
+        for j in np.unique(answer):
+            at = answer == j
+            words = answer_labels(names[j], _values(features, names[j], rows[at]), lang, labels)
+            cells[rows[at], slots[at]] = words
     out = {f"reason_{slot + 1}": pd.array(cells[:, slot], dtype="string")
            for slot in range(top.shape[1])}  # fmt: skip
     for slot in range(top.shape[1], k):
@@ -267,22 +325,35 @@ def tidy_explanations(
     features: pd.DataFrame,
     names: Sequence[str],
     model: str,
+    *,
+    lang: str = "id",
+    labels: LabelSpec | None = None,
+    location: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Long table ``IDBDT, item, feature, answer, contribution, base_value, model``.
+    """Long table ``IDBDT, block, item, feature, answer, contribution, base_value, model``.
 
-    One row per household and feature, largest contribution toward "poorer" first within
-    each household. ``features`` is indexed by IDBDT and aligned with ``contrib``.
+    One row per household and feature (the answer level), largest contribution toward
+    "poorer" first within each household. ``block`` is the block key of
+    :mod:`slrt_ml.explain.hierarchy` (``"III"``, ``"IV"``, ``"V"``, ``"other"``,
+    ``"location"``), ``item`` the item's name in ``lang`` (or the mapping's column label):
+    summing ``contribution`` by ``IDBDT, item`` gives the item contributions of the
+    reasons and the waterfall. ``features`` is indexed by IDBDT and aligned with ``contrib``.
     """
     n, f = contrib.shape
+    hierarchy = feature_hierarchy(names, location=location, lang=lang,
+                                  column_labels=labels.columns if labels else None)  # fmt: skip
     rows = np.repeat(np.arange(n), f)
     cols = np.tile(np.arange(f), n)
     answers = np.empty(n * f, dtype=object)
     for j, name in enumerate(names):
-        answers[cols == j] = answer_labels(name, _values(features, name, np.arange(n)))
+        answers[cols == j] = answer_labels(name, _values(features, name, np.arange(n)), lang,
+                                           labels)  # fmt: skip
+    item_names = np.array([hierarchy.item_names[i] for i in hierarchy.items], dtype=object)
     table = pd.DataFrame(
         {
             "IDBDT": pd.array(features.index.to_numpy()[rows], dtype="string"),
-            "item": pd.array([item_label(names[j]) for j in cols], dtype="string"),
+            "block": pd.array(np.asarray(hierarchy.blocks, dtype=object)[cols], dtype="string"),
+            "item": pd.array(item_names[cols], dtype="string"),
             "feature": pd.array(np.asarray(names, dtype=object)[cols], dtype="string"),
             "answer": pd.array(answers, dtype="string"),
             "contribution": contrib.reshape(-1).astype(np.float64),

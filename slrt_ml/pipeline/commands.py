@@ -18,7 +18,7 @@ from slrt_ml.data.mapped_table import mapped_features, read_mapped_table
 from slrt_ml.data.mapping import load_mapping
 from slrt_ml.data.registry import load_registry
 from slrt_ml.evaluation.compare import Comparison
-from slrt_ml.explain import Explanation, explain_households, plot_waterfall
+from slrt_ml.explain import Explanation, explain_households, mapped_location, plot_waterfall
 from slrt_ml.features.households import household_features
 from slrt_ml.models import PovertyModel
 from slrt_ml.pipeline.compare import compare_and_write
@@ -122,12 +122,25 @@ def explained_features(
 
 
 def explain_run(
-    run: Path, features: pd.DataFrame, *, model: str | None, top_k: int
+    run: Path,
+    features: pd.DataFrame,
+    *,
+    model: str | None,
+    top_k: int,
+    mapping: Path | None = None,
 ) -> tuple[str, Explanation]:
-    """Explain ``features`` with one model of the run (``None``: its champion)."""
+    """Explain ``features`` with one model of the run (``None``: its champion).
+
+    With a ``mapping``, its ``labels:`` name the columns and answers and its area columns
+    form the location block (shown once, never as a household reason).
+    """
     models, _, _ = load_scoring_models(run, model_names=[model] if model else None)
     name, fitted = next(iter(models.items()))
-    return name, explain_households(fitted, features, model_name=name, top_k=top_k)
+    extra = {}
+    if mapping is not None:
+        spec = load_mapping(mapping)
+        extra = {"labels": spec.labels, "location": mapped_location(spec)}
+    return name, explain_households(fitted, features, model_name=name, top_k=top_k, **extra)
 
 
 def write_explanation(

@@ -27,6 +27,13 @@ How a replicate is measured (``m`` = how often a household's desa was drawn):
   cumulative *weight* of the copies along the order finds the cut-off; the household at
   the cut-off contributes the whole number of its copies that fit (with every ``m = 1``
   this is the full-data rule: take households while the cumulative weight fits).
+- **Desil rule** (:meth:`QuotaRule.from_desil`, :mod:`slrt_ml.targeting.desil`): desil
+  1..k of the system's own national ranking is the top ``k/10`` of *all* the replicate's
+  households (eligible or not). Rank every household (``RankedList.from_scores`` with all
+  eligible), cut at ``k/10`` of the replicate's households and multiply the summed
+  columns by eligibility: an ineligible household takes its place in the ranking but is
+  not listed, as in :func:`slrt_ml.targeting.desil.select_by_desil`. A *published* desil
+  (SIKS-NG's) is a property of the household: its list stays as given.
 - A given list (the reference's) stays as given.
 
 With every ``m = 1`` a replicate reproduces the full-data selection exactly.
@@ -127,6 +134,23 @@ class QuotaRule:
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = np.where(base > 0, quota / np.where(base > 0, base, 1), 0.0)
         return cls(area, len(quota), rate=rate, unit_weight=unit_weight)
+
+    @classmethod
+    def from_desil(
+        cls, max_desil: int, n_households: int, unit_weight: np.ndarray | None = None
+    ) -> QuotaRule:
+        """Desil ``1..max_desil`` of the system's own ranking: the top ``max_desil / 10``
+        of the replicate's households (or of their ``unit_weight``, e.g. persons).
+
+        >>> QuotaRule.from_desil(4, 10).rate.tolist()
+        [0.4]
+        """
+        if not 1 <= int(max_desil) <= 10:
+            raise ValueError(f"max_desil must be 1..10 (PKH: 4), got {max_desil}")
+        everyone = np.ones(n_households, bool)
+        mass = everyone * (1.0 if unit_weight is None else unit_weight)
+        return cls.from_rate(np.array([max_desil / 10 * float(np.sum(mass))]), everyone,
+                             None, unit_weight)  # fmt: skip
 
     def _mass(self, flags: np.ndarray) -> np.ndarray:
         values = flags.astype(np.float64)

@@ -28,6 +28,7 @@ from slrt_ml.explain.api import contribution_matrix, model_margin
 from slrt_ml.explain.reasons import AREA_FEATURES, top_reasons
 from slrt_ml.features.drift import PSI_WARNING
 from slrt_ml.pipeline.calibration import poor_probability
+from slrt_ml.pipeline.policy import conformal_columns
 from slrt_ml.targeting.priority import AreaDecisions
 
 __all__ = [
@@ -161,6 +162,9 @@ def model_scores(
     else:
         part = pd.DataFrame({"score": model_margin(main, features)}, index=features.index)
     part.insert(1, "prob_poor", poor_probability(main, part["score"].to_numpy(), features))
+    for column, values in (conformal_columns(main, part["prob_poor"].to_numpy(), features)
+                           or {}).items():  # fmt: skip
+        part[column] = values  # score --conformal: prediction_set, needs_verification
     for name, model in list(models.items())[1:]:
         part[f"score_{name}"] = model_margin(model, features)
     return part
@@ -213,6 +217,9 @@ def output_frame(
             out[f"reason_{slot}"] = pd.array([pd.NA] * n, dtype="string")
     for column in [c for c in frame.columns if c.startswith("score_")]:
         out[column] = frame[column].to_numpy(np.float64)
+    if "prediction_set" in frame.columns:  # score --conformal ALPHA
+        out["prediction_set"] = frame["prediction_set"].astype("string").to_numpy()
+        out["needs_verification"] = pd.array(frame["needs_verification"], dtype="boolean")
     out["margin"] = frame["score"].to_numpy(np.float64)
     return out
 

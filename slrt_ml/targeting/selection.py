@@ -12,6 +12,8 @@ the selection does not depend on row order.
 Batch scoring (:mod:`slrt_ml.pipeline.score`) ranks each area's households
 (:func:`rank_within_area`), selects each area's quota (:func:`desa_quota`) and orders the
 households for field verification (:func:`slrt_ml.targeting.priority.verification_priority`).
+The desil rule (eligible households in national desil 1..k, as PKH decides since 2025) is
+:func:`select_by_desil` (:mod:`slrt_ml.targeting.desil`).
 
 >>> select_under_quota([0.9, 0.1, 0.5, 0.7], 2).tolist()
 [True, False, False, True]
@@ -33,19 +35,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from slrt_ml.targeting.desil import DESIL_PKH, desil_of_score, select_by_desil
 from slrt_ml.targeting.quota import QUOTA_UNITS, Quota, parse_quota, weighted_quota
 
 __all__ = [
+    "DESIL_PKH",
     "QUOTA_UNITS",
     "Quota",
     "QuotaShortfallWarning",
     "RankSelectionMismatch",
     "desa_quota",
+    "desil_of_score",
     "largest_remainder",
     "parse_quota",
     "quota_from",
     "rank_and_select",
     "rank_within_area",
+    "select_by_desil",
     "select_under_quota",
 ]
 

@@ -16,7 +16,7 @@ reasons of a household not selected (without a quota: the poorer reasons).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from slrt_ml.data.mapping import LabelSpec
 from slrt_ml.explain.api import contribution_matrix, model_margin
 from slrt_ml.explain.reasons import AREA_FEATURES, top_reasons
 from slrt_ml.features.drift import PSI_WARNING
@@ -121,6 +122,8 @@ def model_scores(
     top_k: int,
     *,
     lang: str = "id",
+    labels: LabelSpec | None = None,
+    location: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Scores of the main (first) model and ``score_<name>`` of the others, per household.
 
@@ -142,6 +145,10 @@ def model_scores(
         Reasons per household and direction.
     lang : {"id", "en"}
         Language of the reasons.
+    labels : LabelSpec, optional
+        A mapping's ``labels:`` (column and answer names for the reasons).
+    location : sequence of str
+        A mapped table's area columns: left out of the reasons, summed in ``area_effect``.
 
     Returns
     -------
@@ -152,12 +159,14 @@ def model_scores(
     if explain:
         values, base, names = contribution_matrix(main, features)
         part = pd.DataFrame({"score": base + values.sum(axis=1)}, index=features.index)
+        where = set(AREA_FEATURES) | set(location)
         for direction in DIRECTIONS:
             reasons = top_reasons(values, features, names, top_k, direction=direction,
-                                  exclude=AREA_FEATURES, lang=lang)  # fmt: skip
+                                  exclude=sorted(where), lang=lang, labels=labels,
+                                  location=tuple(location))  # fmt: skip
             for slot in range(1, top_k + 1):
                 part[f"reason_{direction}_{slot}"] = reasons[f"reason_{slot}"]
-        area = [j for j, name in enumerate(names) if name in AREA_FEATURES]
+        area = [j for j, name in enumerate(names) if name in where]
         part["area_effect"] = values[:, area].sum(axis=1)
     else:
         part = pd.DataFrame({"score": model_margin(main, features)}, index=features.index)

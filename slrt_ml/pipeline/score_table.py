@@ -22,6 +22,7 @@ import pandas as pd
 from slrt_ml.data.io import write_table
 from slrt_ml.data.mapped_table import mapped_features, mapped_rejects, read_mapped_table
 from slrt_ml.data.mapping import DatasetMapping, load_mapping
+from slrt_ml.explain import mapped_location
 from slrt_ml.features.drift import DriftAccumulator
 from slrt_ml.pipeline.score_output import (
     NO_PROFILE_NOTE,
@@ -174,7 +175,8 @@ def score_table(
     if features.empty:
         scored = empty_scores(extra, explain, top_k).drop(columns="desa").set_index("IDBDT")
     else:
-        scored = model_scores(features, models, explain, top_k)
+        scored = model_scores(features, models, explain, top_k, labels=mapping.labels,
+                              location=mapped_location(mapping))  # fmt: skip
     per_area = by if by is not None or not isinstance(quota, Mapping) else "KDDESA"
     area, names = _mapped_areas(valid, _area_column(mapping, per_area))
     decisions = area_decisions(scored["score"].to_numpy(np.float64), area, names, quota)

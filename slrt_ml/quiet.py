@@ -14,7 +14,7 @@ the source:
 - ``MLFLOW_LOGGING_LEVEL=WARNING`` is set before MLflow is imported (and the ``mlflow``
   logger set to WARNING if it was imported already);
 - pyspark's FutureWarning about pandas 3 (printed whenever pandera is imported with
-  pyspark installed) is filtered.
+  pyspark installed) and interpret's note about missing values in its plots are filtered.
 
 Verbose mode (``slrt-ml --verbose`` or ``SLRT_VERBOSE=1``) leaves all of them alone. A
 variable the user set themselves (``TF_CPP_MIN_LOG_LEVEL``, ``MLFLOW_LOGGING_LEVEL``) is
@@ -62,6 +62,11 @@ def set_verbose(verbose: bool) -> None:
         # the Spark engine's outputs are checked against the local engine's in the tests
         warnings.filterwarnings(
             "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+        )
+        # interpret's note that its plots hide missing values (we never plot EBM terms; the
+        # encoder fills them and the manifest counts them)
+        warnings.filterwarnings(
+            "ignore", message="Missing values detected. Our visualizations", category=UserWarning
         )
 
 

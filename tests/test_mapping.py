@@ -68,3 +68,27 @@ def test_survey_weight_cannot_be_a_feature():
     features = {"numeric": ["rooms", "expansion"]}
     with pytest.raises(MappingError, match=r"\['expansion'\].*survey weight"):
         mapping_from_dict(raw_mapping(survey_weight="expansion", features=features))
+
+
+def test_labels_name_feature_columns_and_their_codes():
+    labels = {"columns": {"roof": "Atap", "rooms": "Jumlah kamar"},
+              "values": {"roof": {1: "Genteng", "2": "Seng"}}}  # fmt: skip
+    mapping = mapping_from_dict(raw_mapping(labels=labels))
+    assert mapping.labels.columns == {"roof": "Atap", "rooms": "Jumlah kamar"}
+    assert mapping.labels.values == {"roof": {"1": "Genteng", "2": "Seng"}}  # codes as text
+    assert mapping_from_dict(raw_mapping()).labels.columns == {}
+    # wording only: the digest of what the mapping means does not change
+    assert mapping_digest(mapping) == mapping_digest(mapping_from_dict(raw_mapping()))
+
+
+def test_labels_are_checked_by_name():
+    with pytest.raises(MappingError, match=r"unknown key 'labels.colums'; known keys: columns"):
+        mapping_from_dict(raw_mapping(labels={"colums": {"roof": "Atap"}}))
+    with pytest.raises(MappingError, match=r"labels.columns names 1 column\(s\).*\['romos'\]"):
+        mapping_from_dict(raw_mapping(labels={"columns": {"romos": "Kamar"}}))
+    with pytest.raises(MappingError, match=r"labels.values names 1 column\(s\).*\['pmt'\]"):
+        mapping_from_dict(raw_mapping(labels={"values": {"pmt": {1: "x"}}}))
+    with pytest.raises(MappingError, match=r"1 label\(s\) are not text.*labels.values.roof.1"):
+        mapping_from_dict(raw_mapping(labels={"values": {"roof": {1: 5}}}))
+    with pytest.raises(MappingError, match="'labels.values.roof' must be a mapping"):
+        mapping_from_dict(raw_mapping(labels={"values": {"roof": ["Genteng"]}}))

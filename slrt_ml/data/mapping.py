@@ -4,7 +4,9 @@ A mapping (``configs/datasets/*.yaml``) names the household id, the area/cluster
 ``weight`` (persons per household, for person-weighted comparisons), the
 ``survey_weight`` (the survey's expansion factor: models train with it), the poor label and/or welfare, the reference system's score or
 flag (or asks for a fitted PMT scorecard), the group slices, and which columns are
-numeric, categorical or binary features. This module only reads the YAML into a typed
+numeric, categorical or binary features, and optionally ``labels:`` (names for feature
+columns and their codes, so explanations read as words) and ``names:`` (the report's
+title, the id header and the words for area levels). This module only reads the YAML into a typed
 :class:`DatasetMapping` and checks it; :mod:`slrt_ml.data.mapped_table` reads and types the
 table, :mod:`slrt_ml.targeting.mapped` turns both into the targeting frame.
 
@@ -37,6 +39,8 @@ __all__ = [
     "MappingError",
     "FeatureSpec",
     "ReferenceSpec",
+    "NamesSpec",
+    "LabelSpec",
     "DatasetMapping",
     "STANDARD_SLICES",
     "AREA_LEVELS",
@@ -93,6 +97,37 @@ class ReferenceSpec:
 
 
 @dataclass(frozen=True)
+class LabelSpec:
+    """Words for the explanations of a mapped table (the optional ``labels:`` section).
+
+    ``columns``: feature column -> its name (``rooms: Jumlah kamar``); ``values``: feature
+    column -> {code: name} (``roof: {1: Genteng, 2: Seng}``). A reason then reads
+    "Jumlah kamar: 3" or "Atap: Seng" instead of "rooms: 3" or "roof: 2". Codes are kept
+    as text ("1"), as the explanations look them up; unlabelled columns and codes keep
+    their raw wording. Labels change words only: they are not part of the mapping digest.
+    """
+
+    columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NamesSpec:
+    """How the report names things for a mapped table (the optional ``names:`` section).
+
+    ``title``: the report's title; ``id``: the household id's header; ``cluster``: the
+    word for a cluster (``"household"``, ``"village"``); ``areas``: area level -> its word
+    (``KDKEC: district``). Left out, the report says "kecamatan", "desa" and names the
+    reference system in its title. Names are wording: not part of the mapping digest.
+    """
+
+    title: str | None = None
+    id: str | None = None
+    cluster: str | None = None
+    areas: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DatasetMapping:
     """Which column of a household table plays which role (see the module docstring)."""
 
@@ -110,6 +145,8 @@ class DatasetMapping:
     slices: dict[str, str] = field(default_factory=dict)  # slice name -> column
     recode: dict[str, dict[str, Any]] = field(default_factory=dict)  # column -> {text: value}
     reference: ReferenceSpec = field(default_factory=ReferenceSpec)
+    labels: LabelSpec = field(default_factory=LabelSpec)
+    names: NamesSpec = field(default_factory=NamesSpec)
     table: Path | None = None  # the household table, relative to the YAML file
     description: str = ""
     codebook_version: str | None = None
@@ -193,6 +230,56 @@ def _reference(raw: Any, source: str) -> ReferenceSpec:
     return spec
 
 
+def _labels(raw: Any, features: FeatureSpec, source: str) -> LabelSpec:
+    raw = _block(raw, "labels", source)
+    reject_unknown_keys(raw, _known(LabelSpec), "labels", error=MappingError, source=source)
+    columns = {str(k): v for k, v in _block(raw.get("columns"), "labels.columns", source).items()}
+    values = {str(col): _block(codes, f"labels.values.{col}", source)
+              for col, codes in _block(raw.get("values"), "labels.values", source).items()}  # fmt: skip
+    for where, named in (("columns", columns), ("values", values)):
+        unknown = [c for c in named if c not in features.columns]
+        if unknown:
+            raise MappingError(
+                f"{source}: labels.{where} names {len(unknown)} column(s) that are not "
+                f"features: {unknown[:5]}; label only columns listed under features"
+            )
+    texts = [(f"labels.columns.{c}", v) for c, v in columns.items()]
+    texts += [
+        (f"labels.values.{c}.{k}", v) for c, codes in values.items() for k, v in codes.items()
+    ]
+    bad = [(where, v) for where, v in texts if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise MappingError(
+            f"{source}: {len(bad)} label(s) are not text, e.g. {bad[:3]}; write each label "
+            "as a non-empty string"
+        )
+    return LabelSpec(
+        columns=columns,
+        values={c: {str(k): v for k, v in codes.items()} for c, codes in values.items()},
+    )
+
+
+def _names_section(raw: Any, source: str) -> NamesSpec:
+    raw = _block(raw, "names", source)
+    reject_unknown_keys(raw, _known(NamesSpec), "names", error=MappingError, source=source)
+    areas = {str(k): v for k, v in _block(raw.get("areas"), "names.areas", source).items()}
+    unknown = [k for k in areas if k not in AREA_LEVELS]
+    if unknown:
+        raise MappingError(
+            f"{source}: names.areas names unknown area level(s) {unknown}; use {AREA_LEVELS}"
+        )
+    texts = [(f"names.{k}", raw[k]) for k in ("title", "id", "cluster") if k in raw]
+    texts += [(f"names.areas.{k}", v) for k, v in areas.items()]
+    bad = [(where, v) for where, v in texts if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise MappingError(
+            f"{source}: {len(bad)} name(s) are not text, e.g. {bad[:3]}; write each name "
+            "as a non-empty string"
+        )
+    return NamesSpec(title=raw.get("title"), id=raw.get("id"), cluster=raw.get("cluster"),
+                     areas=areas)  # fmt: skip
+
+
 def _check_roles(mapping: DatasetMapping) -> None:
     source = mapping.source
     if mapping.label is None and (mapping.welfare is None or mapping.poverty_line is None):
@@ -228,6 +315,8 @@ def mapping_from_dict(
         raise MappingError(f"{source}: required keys missing: {missing}")
     raw["features"] = _features(raw.get("features"), source)
     raw["reference"] = _reference(raw.get("reference"), source)
+    raw["labels"] = _labels(raw.get("labels"), raw["features"], source)
+    raw["names"] = _names_section(raw.get("names"), source)
     for key in ("areas", "slices"):
         raw[key] = {str(k): str(v) for k, v in _block(raw.get(key), key, source).items()}
     raw["recode"] = {
@@ -271,7 +360,7 @@ def mapping_digest(mapping: DatasetMapping) -> str:
     False
     """
     content = dataclasses.asdict(mapping)
-    for key in ("source", "table"):
+    for key in ("source", "table", "labels", "names"):  # labels and names are wording
         content.pop(key)
     text = json.dumps(content, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

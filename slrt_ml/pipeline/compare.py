@@ -2,7 +2,10 @@
 
 Reads a run folder's manifest and out-of-fold scores, checks they belong to the data at
 hand, selects every system under the same quota, bootstraps intervals over desa and
-writes the selections, ``comparison.csv`` and the reports into the run folder.
+writes the selections, ``comparison.csv`` and the reports into the run folder. The report
+is in English or Indonesian (``lang``), names things as the data does (a registry's area
+names, a mapping's ``names:``) and shows the champion's explanations and, when a scored
+prelist is given, its counts (:mod:`slrt_ml.pipeline.report_inputs`).
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ from slrt_ml.data.io import atomic_path, write_table
 from slrt_ml.evaluation.compare import Comparison
 from slrt_ml.evaluation.reference import compare_with_reference
 from slrt_ml.evaluation.report import render_html, render_markdown
+from slrt_ml.evaluation.report_inputs import ReportExtras
 from slrt_ml.evaluation.systems import available_views
+from slrt_ml.pipeline.report_inputs import report_extras
 from slrt_ml.pipeline.run_folder import RunFolder, read_manifest
 from slrt_ml.targeting.frame import TargetingData
 from slrt_ml.targeting.selection import Quota, parse_quota
 
-__all__ = ["load_run", "run_comparison", "write_comparison", "compare_and_write", "QuotaError"]
-
-DEFAULT_TITLE = "PKH targeting: models and SIKS-NG at equal coverage"
+__all__ = ["load_run", "run_comparison", "write_comparison", "write_reports", "rewrite_report",
+           "compare_and_write", "QuotaError"]  # fmt: skip
 
 
 class QuotaError(ValueError):
@@ -105,11 +109,14 @@ def run_comparison(run_dir: str | Path, data: TargetingData, *, quota: str = "si
 
 
 def write_comparison(run_dir: str | Path, comparison: Comparison, *, synthetic: bool,
-                     title: str = DEFAULT_TITLE) -> dict[str, Path]:  # fmt: skip
+                     title: str | None = None, lang: str = "en",
+                     extras: ReportExtras | None = None) -> dict[str, Path]:  # fmt: skip
     """Write selections.parquet, comparison.csv, slices.csv, report.md and report.html.
 
     ``comparison.csv`` and ``slices.csv`` stack every view (``view`` column, default view
-    first); ``selections.parquet`` holds the default view's lists.
+    first); ``selections.parquet`` holds the default view's lists. ``title`` defaults to
+    the data's (``extras.names.title``) or one naming the reference; ``lang`` is ``"en"``
+    or ``"id"``; ``extras`` adds names, explanations and the prelist to the report.
 
     Returns
     -------
@@ -122,16 +129,43 @@ def write_comparison(run_dir: str | Path, comparison: Comparison, *, synthetic: 
         "comparison": write_table(comparison.long_table(), run.comparison),
         "slices": write_table(comparison.long_slice_table(), run.slices),
     }
+    return paths | write_reports(run_dir, comparison, synthetic=synthetic, title=title,
+                                 lang=lang, extras=extras)  # fmt: skip
+
+
+def write_reports(run_dir: str | Path, comparison: Comparison, *, synthetic: bool,
+                  title: str | None = None, lang: str = "en",
+                  extras: ReportExtras | None = None) -> dict[str, Path]:  # fmt: skip
+    """Write (or rewrite, e.g. once the prelist is scored) report.md and report.html."""
+    run = RunFolder(run_dir)
+    paths = {}
     for key, render, path in (("markdown", render_markdown, run.report_md),
                               ("report", render_html, run.report_html)):  # fmt: skip
+        text = render(comparison, title=title, synthetic=synthetic, lang=lang, extras=extras)
         with atomic_path(path) as tmp:
-            tmp.write_text(render(comparison, title=title, synthetic=synthetic), encoding="utf-8")
+            tmp.write_text(text, encoding="utf-8")
         paths[key] = path
     return paths
 
 
-def compare_and_write(run_dir: str | Path, data: TargetingData,
+def compare_and_write(run_dir: str | Path, data: TargetingData, *, lang: str = "en",
+                      explain: bool = True, scored: str | Path | None = None,
                       **options: Any) -> tuple[dict[str, Path], Comparison]:  # fmt: skip
-    """:func:`run_comparison` then :func:`write_comparison`; returns (paths, comparison)."""
+    """:func:`run_comparison` then :func:`write_comparison`; returns (paths, comparison).
+
+    ``lang`` (``"en"``/``"id"``) is the report's language; ``explain`` adds the champion's
+    explanations, ``scored`` (a ``slrt-ml score --out`` file) the scored prelist.
+    """
     comparison = run_comparison(run_dir, data, **options)
-    return write_comparison(run_dir, comparison, synthetic=data.synthetic), comparison
+    extras = report_extras(run_dir, data, comparison, explain=explain, scored=scored, lang=lang)
+    paths = write_comparison(run_dir, comparison, synthetic=data.synthetic, lang=lang,
+                             extras=extras)  # fmt: skip
+    return paths, comparison
+
+
+def rewrite_report(run_dir: str | Path, data: TargetingData, comparison: Comparison, *,
+                   lang: str = "en", explain: bool = True,
+                   scored: str | Path | None = None) -> dict[str, Path]:  # fmt: skip
+    """The reports of a written comparison again, in ``lang`` and with the scored prelist."""
+    extras = report_extras(run_dir, data, comparison, explain=explain, scored=scored, lang=lang)
+    return write_reports(run_dir, comparison, synthetic=data.synthetic, lang=lang, extras=extras)

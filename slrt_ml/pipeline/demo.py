@@ -23,7 +23,7 @@ from slrt_ml.data.synth.generator import generate_registry
 from slrt_ml.evaluation.compare import Comparison
 from slrt_ml.explain.api import explain_households
 from slrt_ml.models import load_model
-from slrt_ml.pipeline.compare import compare_and_write
+from slrt_ml.pipeline.compare import compare_and_write, rewrite_report
 from slrt_ml.pipeline.run_folder import RunFolder
 from slrt_ml.pipeline.score import load_scoring_models, score_prelist
 from slrt_ml.pipeline.train import load_targeting_data, train
@@ -104,6 +104,7 @@ def run_demo(
     tracking_uri: str | None = None,
     track: bool = True,
     progress: bool = True,
+    lang: str = "en",
 ) -> DemoResult:
     """Run the whole job into ``out`` (registry, run folder, scored prelist).
 
@@ -121,6 +122,8 @@ def run_demo(
         Log training, comparison and scoring to MLflow.
     progress : bool
         Show progress bars.
+    lang : {"en", "id"}
+        Language of the report.
 
     Returns
     -------
@@ -161,6 +164,7 @@ def run_demo(
         bootstrap=config.compare.bootstrap,
         seed=config.seed,
         weight=config.compare.weight,
+        explain=False,  # the report is written again below, with explanations and the prelist
     )
     clock.lap("compare", t)
 
@@ -194,6 +198,9 @@ def run_demo(
         progress=progress,
     )
     clock.lap("score", t)
+    t = clock.start()
+    paths |= rewrite_report(run_dir, data, comparison, lang=lang, scored=scored.output)
+    clock.lap("report", t)
     if track:
         runs["score"] = tracking.log_scoring(
             scored.summary(),

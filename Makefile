@@ -3,16 +3,31 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The tested versions of every dependency (dev included) with their sha256 hashes, for
+# Linux x86_64 / Python 3.11; pyproject.toml keeps the lower bounds. `make lock` re-pins.
+LOCK := requirements.lock
 
-.PHONY: demo test lint venv bench clean docs
+.PHONY: demo test lint venv bench clean docs model lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+model: $(STAMP)  # rebuild models/pkh_synthetic from data/ (same scores every time; ~1 min)
+	$(BIN)/python -m slrt_ml.pipeline.pretrained --data data --out models/pkh_synthetic
+
+lock: $(STAMP)  # re-pin $(LOCK) to the versions installed (and tested) in .venv, with hashes
+	@rm -rf .lock-tools && $(PYTHON) -m venv .lock-tools && .lock-tools/bin/pip install -q uv
+	$(BIN)/python -m pip freeze --exclude-editable > .lock-tools/tested.txt
+	printf 'setuptools>=77\nwheel\n' > .lock-tools/build.txt
+	.lock-tools/bin/uv pip compile pyproject.toml .lock-tools/build.txt --extra dev \
+		-c .lock-tools/tested.txt --generate-hashes --python-version 3.11.7 \
+		--python-platform x86_64-unknown-linux-gnu --no-header --no-annotate -o $(LOCK)
+	rm -rf .lock-tools
 
 demo: $(STAMP)
 	$(BIN)/slrt-ml demo
@@ -39,4 +54,4 @@ bench: $(STAMP)  # long (about an hour on 2 cores): writes bench/RESULTS.md
 	$(BIN)/python bench/score.py --households 1000000 --models ebm,gbm,mlp --work bench/_work/score
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .lock-tools .pytest_cache build *.egg-info

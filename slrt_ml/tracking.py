@@ -1,23 +1,23 @@
-"""Experiment tracking and the model registry (MLflow); only this and tracking_store import it.
+"""Experiment tracking and the model registry (MLflow: this, tracking_model and tracking_store).
 
 Every ``train``, ``compare`` and ``score`` run becomes an MLflow run, read from the run
 folder (docs/CONTRACTS.md, "Run folder"): :func:`log_training` logs a parent run (config
-params, tags, manifest, features, dataset input) with one nested run per model (its
-out-of-fold metrics, model folder and a pyfunc model scoring raw registry records,
-:mod:`slrt_ml.data.records`); :func:`log_comparison` logs ``comparison.csv`` with interval
-bounds, the report and figures, and registers the champion
-(:mod:`slrt_ml.evaluation.champion`) under the alias ``champion``; :func:`log_scoring`
-logs a batch scoring run; :func:`load_registered_model` loads ``models:/NAME@champion``
-back as the in-memory slrt_ml model (so scoring can also explain it).
+params, tags, manifest, features, dataset input) with one nested run per model (resolved
+hyperparameters, out-of-fold metrics, model folder, a pyfunc model from code,
+:mod:`slrt_ml.tracking_model`); :func:`log_comparison` logs ``comparison.csv`` with
+interval bounds, adds each model's headline metrics with intervals to its own run, logs the
+report, figures and model card (:mod:`slrt_ml.pipeline.model_card`), and registers the
+champion (:mod:`slrt_ml.evaluation.champion`) under the alias ``champion`` with the card as
+its description; :func:`log_scoring` logs a batch scoring run; :func:`load_registered_model`
+loads ``models:/NAME@champion`` back as the in-memory slrt_ml model (so scoring can also
+explain it). Metric names are snake_case parts joined by dots (:func:`metric_name`).
 
 Runs go to (:func:`resolve_tracking_uri`) ``--tracking-uri``, else ``$MLFLOW_TRACKING_URI``,
 else a local SQLite store ``./mlflow.db`` with artifacts in ``./mlartifacts`` -- set
-explicitly, as MLflow 3 would otherwise fall back to its ``./mlruns`` file store. Browse::
+explicitly, as MLflow 3 would otherwise fall back to its ``./mlruns`` file store. A new
+local store is created under a file lock (:mod:`slrt_ml.tracking_store`). Browse::
 
     mlflow ui --backend-store-uri sqlite:///mlflow.db --default-artifact-root ./mlartifacts
-
-A new local SQLite store is created under a file lock (:mod:`slrt_ml.tracking_store`),
-so two runs starting at once on a fresh ``mlflow.db`` both succeed.
 
 NIK and names never reach MLflow: every param, tag, frame and artifact passes
 :func:`slrt_ml.data.privacy.check_no_personal_data` first.
@@ -26,12 +26,11 @@ NIK and names never reach MLflow: every param, tag, frame and artifact passes
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import math
 import os
 import re
-import tempfile
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -39,11 +38,13 @@ from typing import Any
 
 import pandas as pd
 
+from slrt_ml import tracking_model
 from slrt_ml.data.io import write_table
 from slrt_ml.data.privacy import check_no_personal_columns, check_no_personal_data
 from slrt_ml.evaluation.champion import select_champion
-from slrt_ml.models import PovertyModel, load_model
+from slrt_ml.models import PovertyModel
 from slrt_ml.pipeline import record_scoring, run_summary
+from slrt_ml.pipeline.model_card import card_file_name, comparison_numbers, model_card
 from slrt_ml.pipeline.run_folder import RunFolder, read_manifest, write_json
 from slrt_ml.quiet import quiet_mlflow
 from slrt_ml.tracking_store import experiment_id as _experiment_id
@@ -54,6 +55,8 @@ quiet_mlflow()
 
 __all__ = [
     "CHAMPION_ALIAS",
+    "headline_metrics",
+    "metric_name",
     "DEFAULT_EXPERIMENT",
     "DEFAULT_REGISTERED_MODEL",
     "load_registered_model",
@@ -68,7 +71,8 @@ DEFAULT_REGISTERED_MODEL = "slrt-ml-pkh"
 CHAMPION_ALIAS = "champion"
 MAX_BATCH = 100  # params or tags per log_batch call
 
-_METRIC_NAME_BAD = re.compile(r"[^\w\-./ ]")
+#: the two languages the registered model's card is written in (English is its description)
+CARD_LANGS = ("en", "id")
 
 
 # --- where runs go ------------------------------------------------------------------------
@@ -137,19 +141,70 @@ def _log_params_and_tags(run_id: str, params: Mapping[str, str], tags: Mapping[s
         client.log_batch(run_id, tags=tag_items[start : start + MAX_BATCH])
 
 
-def _log_metrics(metrics: Mapping[str, float]) -> None:
-    """Log finite metrics (MLflow keeps NaN poorly across stores; a missing key says 'undefined')."""
-    import mlflow
+def metric_name(name: str) -> str:
+    """A clean MLflow metric name: snake_case parts joined by dots, interval bounds as suffixes.
 
+    >>> metric_name("siksng (own ranking).pr_auc")
+    'siksng_own_ranking.pr_auc'
+    >>> metric_name("population.pmt_ols.exclusion_error.ci_low")
+    'population.pmt_ols.exclusion_error_ci_low'
+    """
+    name = re.sub(r"\.(ci_low|ci_high)$", r"_\1", name)
+    parts = (re.sub(r"[^0-9a-z_]+", "_", part.lower()).strip("_") for part in name.split("."))
+    return ".".join(part for part in parts if part)
+
+
+def _finite_metrics(metrics: Mapping[str, float]) -> dict[str, float]:
+    """Clean names, finite values only (MLflow keeps NaN poorly; a missing key says 'undefined')."""
     finite = {
-        _METRIC_NAME_BAD.sub("_", k): float(v)
+        metric_name(k): float(v)
         for k, v in metrics.items()
         if v is not None and math.isfinite(float(v))
     }
     check_no_personal_data(list(finite), where="metric names")
-    items = list(finite.items())
+    return finite
+
+
+def _log_metrics(metrics: Mapping[str, float], run_id: str | None = None) -> None:
+    """Log metrics into ``run_id`` (else the active run), in batches."""
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric
+
+    items = list(_finite_metrics(metrics).items())
     for start in range(0, len(items), MAX_BATCH):
-        mlflow.log_metrics(dict(items[start : start + MAX_BATCH]))
+        batch = dict(items[start : start + MAX_BATCH])
+        if run_id is None:
+            mlflow.log_metrics(batch)
+            continue
+        now = int(time.time() * 1000)
+        MlflowClient().log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in batch.items()])
+
+
+def headline_metrics(comparison: pd.DataFrame, system: str) -> dict[str, float]:
+    """One system's rows of ``comparison.csv`` as metrics of its own MLflow run.
+
+    Every metric at equal coverage with its interval: ``exclusion_error``,
+    ``exclusion_error_ci_low``, ``exclusion_error_ci_high``, ... for the default view (the
+    first), prefixed with the view for the others (``population_exclusion_error``).
+
+    >>> table = pd.DataFrame({"system": ["logit", "logit"], "metric": ["exclusion_error"] * 2,
+    ...     "estimate": [0.3, 0.28], "ci_low": [0.2, 0.25], "ci_high": [0.4, 0.31],
+    ...     "view": ["survey", "population"]})
+    >>> headline_metrics(table, "logit")["population_exclusion_error_ci_high"]
+    0.31
+    """
+    rows = comparison[comparison["system"] == system]
+    default = comparison["view"].iloc[0] if "view" in comparison and len(comparison) else None
+    metrics: dict[str, float] = {}
+    for row in rows.itertuples(index=False):
+        view = getattr(row, "view", default)
+        name = (
+            row.metric if view == default or not isinstance(view, str) else f"{view}_{row.metric}"
+        )
+        metrics |= {name: row.estimate, f"{name}_ci_low": row.ci_low,
+                    f"{name}_ci_high": row.ci_high}  # fmt: skip
+    return metrics
 
 
 def _log_artifact(path: Path, artifact_path: str | None = None) -> None:
@@ -186,77 +241,14 @@ def _read_mlflow_json(folder: RunFolder) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-# --- the pyfunc model ---------------------------------------------------------------------
-
-
-@functools.cache
-def _pyfunc_class() -> type:
-    import mlflow.pyfunc
-
-    class PovertyPyfunc(mlflow.pyfunc.PythonModel):
-        """Scores registry records (:mod:`slrt_ml.data.records`) with a saved slrt_ml model."""
-
-        def load_context(self, context: Any) -> None:
-            self.model = load_model(context.artifacts["model"])
-            areas = context.artifacts.get("areas")
-            self.areas = pd.read_parquet(areas) if areas else None
-
-        def predict(
-            self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
-        ) -> pd.DataFrame:
-            """Score registry records (DataFrame) -> one row per household."""
-            return record_scoring.score_records(self.model, model_input, self.areas)
-
-    PovertyPyfunc.__module__ = __name__
-    return PovertyPyfunc
+# --- the pyfunc model (slrt_ml.tracking_model) --------------------------------------------------
 
 
 def __getattr__(name: str) -> Any:
-    # The pyfunc class subclasses mlflow's PythonModel, so it is built on first use to keep
-    # `import slrt_ml` free of mlflow; the lookup by name keeps it importable for loading.
+    # Models logged before tracking_model existed load ``slrt_ml.tracking.PovertyPyfunc``.
     if name == "PovertyPyfunc":
-        return _pyfunc_class()
+        return tracking_model.PovertyPyfunc
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-_MODEL_CODE = """\
-import mlflow
-from slrt_ml.tracking import PovertyPyfunc
-
-mlflow.models.set_model(PovertyPyfunc())
-"""
-
-
-def _requirements() -> list[str]:
-    import mlflow
-
-    import slrt_ml
-
-    return [f"mlflow=={mlflow.__version__}", f"slrt-ml=={slrt_ml.__version__}"]
-
-
-def _log_pyfunc(name: str, folder: RunFolder, records: pd.DataFrame, output: pd.DataFrame) -> str:
-    """Log the pyfunc model of one saved model; returns its model URI."""
-    import mlflow
-    from mlflow.models import infer_signature
-
-    artifacts = {"model": str(folder.model_dir(name))}
-    if record_scoring.areas_path(folder).is_file():
-        artifacts["areas"] = str(record_scoring.areas_path(folder))
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        # Integer columns of the registry are never missing after validation.
-        warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
-        code = Path(tmp) / "slrt_ml_pyfunc.py"
-        code.write_text(_MODEL_CODE)
-        info = mlflow.pyfunc.log_model(
-            name=name,
-            python_model=str(code),
-            artifacts=artifacts,
-            signature=infer_signature(records, output),
-            input_example=records,
-            pip_requirements=_requirements(),
-        )
-    return info.model_uri
 
 
 def _log_dataset(manifest: Mapping[str, Any], frame: pd.DataFrame | None) -> None:
@@ -275,11 +267,19 @@ def _log_dataset(manifest: Mapping[str, Any], frame: pd.DataFrame | None) -> Non
     mlflow.log_input(dataset, context="training")
 
 
+def _model_params(manifest: Mapping[str, Any], name: str) -> dict[str, str]:
+    """The model's resolved parameters (``manifest.model_params``), else the config's."""
+    resolved = (manifest.get("model_params") or {}).get(name)
+    if resolved is None:  # runs trained before resolved parameters were recorded
+        resolved = manifest["config"].get("model_params", {}).get(name) or {}
+    return run_summary.flatten_params(resolved)
+
+
 def _log_model_run(
     name: str,
     folder: RunFolder,
     manifest: Mapping,
-    records: pd.DataFrame | None,
+    inputs: tracking_model.ModelInputs | None,
     output: pd.DataFrame | None,
 ) -> dict:
     import mlflow
@@ -289,14 +289,15 @@ def _log_model_run(
     with mlflow.start_run(
         run_name=name, nested=True, experiment_id=parent.info.experiment_id
     ) as run:
-        params = run_summary.flatten_params(
-            manifest["config"].get("model_params", {}).get(name) or {}
-        )
         tags = {**run_summary.run_tags(manifest), "slrt.model": name, "slrt.stage": "train"}
-        _log_params_and_tags(run.info.run_id, {"model": name, **params}, tags)
-        _log_metrics(manifest.get("oof_metrics", {}).get(name, {}))
+        _log_params_and_tags(run.info.run_id, {"model": name, **_model_params(manifest, name)},
+                             tags)  # fmt: skip
+        oof = manifest.get("oof_metrics", {}).get(name, {})
+        _log_metrics({f"oof_{metric}": value for metric, value in oof.items()})
         _log_artifact(folder.model_dir(name), "model_folder")
-        model_uri = None if records is None else _log_pyfunc(name, folder, records, output)
+        model_uri = None
+        if inputs is not None:
+            model_uri = tracking_model.log_pyfunc(name, folder, inputs, output)
         mlflow.set_tag("slrt.model_uri", str(model_uri))
     return {"run_id": run.info.run_id, "model_uri": model_uri}
 
@@ -315,11 +316,13 @@ def log_training(
     version, git commit, data digest), out-of-fold metrics as ``<model>.<metric>``,
     ``manifest.json`` and ``features.txt`` artifacts, and the dataset input (schema of
     ``dataset_frame`` without personal columns, else of the manifest's dataset columns).
-    Nested runs: the model's params and out-of-fold metrics, ``models/<name>/`` as
-    artifacts and a pyfunc model scoring registry records (it embeds
-    ``run_dir/areas.parquet`` when present, needed if the models use area features).
-    Every model first scores ``example_households/members.parquet``, so nothing is logged
-    for a model that could not score raw records. Writes ``run_dir/mlflow.json``
+    Nested runs: the model's resolved hyperparameters (``manifest.model_params``), its
+    out-of-fold metrics as ``oof_<metric>``, ``models/<name>/`` as artifacts and a pyfunc
+    model (:mod:`slrt_ml.tracking_model`) scoring registry records (it embeds
+    ``run_dir/areas.parquet`` when present, needed if the models use area features) or, for
+    a mapped-table run, rows of the table (it embeds ``mapping.yaml``). Every model first
+    scores the run's example records or rows, so nothing is logged for a model that could
+    not score them; :func:`log_comparison` adds the headline metrics. Writes ``run_dir/mlflow.json``
     (tracking URI, experiment id, parent run id, per model its run id and model URI) and
     returns the parent run id. ``areas`` (the registry's areas table) is saved as
     ``run_dir/areas.parquet`` first when the folder has none.
@@ -331,11 +334,9 @@ def log_training(
     if areas is not None and not record_scoring.areas_path(folder).is_file():
         write_table(areas, record_scoring.areas_path(folder))
     check_no_personal_data(manifest, where=str(folder.manifest))
-    records = record_scoring.example_records(folder)
-    if records is not None:
-        check_no_personal_data(records, where="input example")
+    inputs = tracking_model.model_inputs(folder)  # None (warned): no pyfunc can be logged
     outputs = {
-        name: None if records is None else record_scoring.example_scores(folder, name, records)
+        name: None if inputs is None else inputs.example_output(folder, name)
         for name in manifest["models"]
     }
     with _tracking(tracking_uri) as uri:
@@ -354,7 +355,7 @@ def log_training(
             _log_artifact(folder.manifest)
             mlflow.log_text("\n".join(manifest["features"]) + "\n", "features.txt")
             _log_dataset(manifest, dataset_frame)
-            models = {n: _log_model_run(n, folder, manifest, records, outputs[n]) for n in outputs}
+            models = {n: _log_model_run(n, folder, manifest, inputs, outputs[n]) for n in outputs}
     record = {
         "tracking_uri": uri,
         "experiment_id": experiment_id,
@@ -368,15 +369,11 @@ def log_training(
 # --- comparison and the registry ----------------------------------------------------------
 
 
-def _register_champion(name: str, model_uri: str, register_as: str, run_id: str) -> str:
-    import mlflow
-    from mlflow import MlflowClient
-
-    version = mlflow.register_model(
-        model_uri, register_as, tags={"slrt.model": name, "slrt.compare_run_id": run_id}
-    )
-    MlflowClient().set_registered_model_alias(register_as, CHAMPION_ALIAS, version.version)
-    return str(version.version)
+def _log_headlines(training: Mapping[str, Any], comparison: pd.DataFrame) -> None:
+    """Every model run gets its own metrics at equal coverage with intervals."""
+    for name, record in training["models"].items():
+        if record.get("run_id"):
+            _log_metrics(headline_metrics(comparison, name), run_id=record["run_id"])
 
 
 def log_comparison(
@@ -385,19 +382,26 @@ def log_comparison(
     tracking_uri: str | None = None,
     register_as: str | None = DEFAULT_REGISTERED_MODEL,
 ) -> str:
-    """Log ``comparison.csv`` (every metric with its CI bounds), report and figures; register the champion.
+    """Log ``comparison.csv`` (every metric with its CI bounds), report, figures, model card;
+    register the champion.
 
-    Metrics are named ``<system>.<metric>``, ``<system>.<metric>.ci_low`` and ``.ci_high``.
-    The run is tagged with the training run id (``slrt.training_run_id``). The champion
-    (:func:`select_champion`) is registered as ``register_as`` with alias ``champion``
+    Compare run metrics are named ``<system>.<metric>`` with ``_ci_low``/``_ci_high``
+    (other views than the default prefixed: ``population.<system>.<metric>``); each model's
+    training run also gets its own rows (:func:`headline_metrics`: ``exclusion_error``,
+    ``exclusion_error_ci_low``, ...). The run is tagged with the training run id
+    (``slrt.training_run_id``) and holds the champion's model card (``MODEL_CARD.md``,
+    ``MODEL_CARD.id.md``). The champion (:func:`select_champion`) is registered as
+    ``register_as`` with alias ``champion`` and the card as its version description
     (``register_as=None`` skips registration). Returns the comparison run id.
     """
     import mlflow
 
     folder = RunFolder(run_dir)
     training = _read_mlflow_json(folder)
-    comparison = pd.read_csv(folder.comparison)
+    manifest = _read_manifest(folder)
+    comparison = comparison_numbers(pd.read_csv(folder.comparison))
     champion = select_champion(comparison, list(training["models"]))
+    cards = {lang: model_card(manifest, comparison, champion, lang=lang) for lang in CARD_LANGS}
     with _tracking(tracking_uri or training.get("tracking_uri")):
         with mlflow.start_run(
             experiment_id=training["experiment_id"], run_name=f"{folder.root.name}-compare"
@@ -409,15 +413,21 @@ def log_comparison(
             }
             _log_params_and_tags(run.info.run_id, {"champion": champion}, tags)
             _log_metrics(run_summary.comparison_metrics(comparison))
+            _log_headlines(training, comparison)
             figures = [*folder.root.glob("*.png"), *folder.root.glob("*.md")]
             for path in sorted([folder.comparison, folder.report_html, *figures]):
                 if path.is_file():
                     _log_artifact(path)
+            for lang, card in cards.items():
+                check_no_personal_data(card, where="model card")
+                mlflow.log_text(card, card_file_name(lang))
             if register_as and training["models"][champion].get("model_uri") is None:
                 warnings.warn(f"{champion}: no logged pyfunc model to register", stacklevel=2)
             elif register_as:
                 model_uri = training["models"][champion]["model_uri"]
-                version = _register_champion(champion, model_uri, register_as, run.info.run_id)
+                version = tracking_model.register_champion(
+                    champion, model_uri, register_as, run.info.run_id, cards["en"]
+                )
                 mlflow.set_tags(
                     {"slrt.registered_model": register_as, "slrt.registered_version": version}
                 )
@@ -476,16 +486,15 @@ def load_registered_model(
     """The in-memory slrt_ml model behind a registry URI such as ``models:/slrt-ml-pkh@champion``.
 
     Downloads the logged model and loads its saved model folder with the safe
-    :func:`slrt_ml.models.load_model` (no code from the registry runs; a pickled folder
-    only with ``trust_pickle=True``), so the caller can score *and* explain it.
+    :func:`slrt_ml.models.load_model` (:func:`slrt_ml.tracking_model.load_model_folder`: no
+    code from the registry runs; a pickled folder only with ``trust_pickle=True``), so the
+    caller can score *and* explain it.
     """
     import mlflow
-    import yaml
 
     with _tracking(tracking_uri):
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
-    mlmodel = yaml.safe_load((local / "MLmodel").read_text())
-    artifacts = mlmodel.get("flavors", {}).get("python_function", {}).get("artifacts", {})
-    if "model" not in artifacts:
-        raise ValueError(f"{uri}: not an slrt_ml model (no 'model' artifact in its MLmodel file)")
-    return load_model(local / artifacts["model"]["path"], trust_pickle=trust_pickle)
+    try:
+        return tracking_model.load_model_folder(local, trust_pickle=trust_pickle)
+    except ValueError as error:
+        raise ValueError(f"{uri}: {error}") from None

@@ -320,6 +320,13 @@ def test_formula_cells_are_neutralised_in_csv_and_xlsx_but_numbers_are_kept(tmp_
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
 
 
+def test_negative_numbers_in_a_mixed_column_stay_numbers(tmp_path):
+    # comparison tables can come out as object columns: -0.04 is a number, "-x" is text
+    frame = pd.DataFrame({"estimate": pd.Series([-0.04, 0.5, "-x"], dtype=object)})
+    back = pd.read_csv(write_table(frame, tmp_path / "c.csv"), keep_default_na=False)
+    assert back["estimate"].tolist() == ["-0.04", "0.5", "'-x"]
+
+
 @pytest.mark.parametrize("suffix", [".parquet", ".csv", ".xlsx"])
 def test_booleans_survive_every_format(tmp_path, suffix):
     selected = pd.array([True, False, True, pd.NA], dtype="boolean")

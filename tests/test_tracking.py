@@ -158,8 +158,14 @@ def _check_training_run(client, run_ids: dict[str, str], run_dir: Path) -> None:
     )
     assert sorted(r.data.tags["slrt.model"] for r in children) == ["logit", "pmt_ols"]
     for child in children:
-        assert "roc_auc" in child.data.metrics
+        assert 0.5 < child.data.metrics["oof_roc_auc"] <= 1.0
         assert any(a.path == "model_folder" for a in client.list_artifacts(child.info.run_id))
+        # resolved hyperparameters: the config's seed reached the model, defaults are filled
+        assert child.data.params["random_state"] == "11"
+        assert child.data.params["min_frequency"] == "10"
+    by_model = {r.data.tags["slrt.model"]: r for r in children}
+    assert by_model["pmt_ols"].data.params["alpha"] == "0.001"
+    assert by_model["logit"].data.params["C"] == "1.0"
 
 
 def _check_comparison_run(client, run_ids: dict[str, str]) -> None:
@@ -167,15 +173,44 @@ def _check_comparison_run(client, run_ids: dict[str, str]) -> None:
     metrics = run.data.metrics
     assert (
         metrics["pmt_ols.exclusion_error"] == 0.30
-        and metrics["pmt_ols.exclusion_error.ci_low"] == 0.21
+        and metrics["pmt_ols.exclusion_error_ci_low"] == 0.21
     )
-    assert "siksng.inclusion_error.ci_low" not in metrics  # NaN bounds are left out
+    assert "siksng.inclusion_error_ci_low" not in metrics  # NaN bounds are left out
     assert len(metrics) == 6 * 3 - 2
     assert run.data.tags["slrt.training_run_id"] == run_ids["parent"]
     names = {a.path for a in client.list_artifacts(run_ids["compare"])}
     assert {"comparison.csv", "report.html", "coverage_curve.png", "summary.md"} <= names
+    assert {"MODEL_CARD.md", "MODEL_CARD.id.md"} <= names
     version = client.get_model_version_by_alias("slrt-test", "champion")
     assert version.tags["slrt.model"] == "pmt_ols"
+    # the registered model and its version describe themselves: the card is the description
+    assert "@champion" in client.get_registered_model("slrt-test").description
+    assert "# Model card: pmt_ols" in version.description
+    assert "| 0.300 [0.210, 0.390] | 0.500 [0.420, 0.580] |" in version.description
+    assert "## Must not be used for" in version.description
+
+
+def _check_headline_metrics(client, run_dir: Path) -> None:
+    """Each model run carries its metrics at equal coverage with intervals (COMPARISON)."""
+    record = json.loads(RunFolder(run_dir).mlflow_json.read_text())
+    logit = client.get_run(record["models"]["logit"]["run_id"]).data.metrics
+    assert (logit["exclusion_error"], logit["exclusion_error_ci_low"],
+            logit["exclusion_error_ci_high"]) == (0.30, 0.22, 0.38)  # fmt: skip
+    assert logit["inclusion_error_ci_high"] == 0.41
+    pmt = client.get_run(record["models"]["pmt_ols"]["run_id"]).data.metrics
+    assert (pmt["inclusion_error"], pmt["inclusion_error_ci_low"]) == (0.31, 0.24)
+    assert not any(name.startswith("siksng") for name in pmt)
+
+
+#: what MLflow shows a reviewer: snake_case words, dots between parts, no spaces or brackets
+VALID_METRIC = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+
+
+def _check_metric_names(client, run_ids: dict[str, str]) -> None:
+    experiment_id = client.get_run(run_ids["parent"]).info.experiment_id
+    names = {m for run in client.search_runs([experiment_id]) for m in run.data.metrics}
+    assert "siksng_own_ranking.roc_auc" in names  # was "siksng _own ranking_.roc_auc"
+    assert [n for n in names if not VALID_METRIC.match(n)] == []
 
 
 def _check_champion_scores(registry, run_dir: Path, tracking_uri: str) -> None:
@@ -245,6 +280,8 @@ def _check_flow(
     client = MlflowClient(tracking_uri)
     _check_training_run(client, run_ids, run_dir)
     _check_comparison_run(client, run_ids)
+    _check_headline_metrics(client, run_dir)
+    _check_metric_names(client, run_ids)
     score = client.get_run(run_ids["score"])
     assert score.data.metrics["n_rejected"] == 0 and score.data.params["quota"] == "siksng"
     assert [a.path for a in client.list_artifacts(run_ids["score"], "outputs")] == [
@@ -289,3 +326,68 @@ def test_flow_against_a_real_mlflow_server(
     run_ids = _run_flow(run_dir, registry, tracking_uri=mlflow_server_uri)
     assert not (tmp_path / "mlflow.db").exists()
     _check_flow(registry, run_dir, run_ids, mlflow_server_uri, tmp_path)
+
+
+# --- a run on a mapped household table ------------------------------------------------------
+
+MAPPED_YAML = """\
+name: survey
+id: hh
+label: poor
+cluster: village
+reference: {name: pmt_scorecard, fit: pmt_ols, folds: 3, seed: 1}
+features: {numeric: [rooms], binary: [tv], categorical: [roof]}
+"""
+
+
+@pytest.fixture(scope="module")
+def mapped_run(tmp_path_factory) -> Path:
+    """A run trained by pipeline.train on a mapped CSV table (logit, pmt_ols), compared."""
+    from mapping_cases import survey_table
+
+    from slrt_ml.config import config_from_dict
+    from slrt_ml.pipeline.compare import compare_and_write
+    from slrt_ml.pipeline.train import load_mapped_data, train
+
+    folder = tmp_path_factory.mktemp("mapped")
+    survey_table().to_csv(folder / "survey.csv", index=False)
+    (folder / "survey.yaml").write_text(MAPPED_YAML)
+    data = load_mapped_data(folder / "survey.csv", folder / "survey.yaml")
+    config = config_from_dict({"seed": 3, "models": ["logit", "pmt_ols"], "cv": {"folds": 2}})
+    train(data, folder / "run", config, progress=False)
+    compare_and_write(folder / "run", data, quota="reference", bootstrap=20, seed=0)
+    return folder / "run"
+
+
+@pytest.mark.slow
+def test_a_mapped_table_run_logs_a_pyfunc_and_registers_a_champion(mapped_run, tmp_path):
+    import mlflow
+    from mlflow import MlflowClient
+
+    from slrt_ml.data.mapped_table import mapped_features, read_mapped_table
+    from slrt_ml.data.mapping import load_mapping
+    from slrt_ml.models import load_model
+
+    run_dir = _copy_run(mapped_run, tmp_path)
+    assert (run_dir / "mapping.yaml").is_file() and (run_dir / "example_rows.parquet").is_file()
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracking.log_training(run_dir, tracking_uri=uri)
+    tracking.log_comparison(run_dir, tracking_uri=uri, register_as="slrt-mapped")
+    record = json.loads(RunFolder(run_dir).mlflow_json.read_text())
+    assert all(m["model_uri"] for m in record["models"].values())
+    version = MlflowClient(uri).get_model_version_by_alias("slrt-mapped", "champion")
+    champion = version.tags["slrt.model"]
+    assert "pmt_scorecard" in version.description  # the card names the mapped reference
+
+    mapping = load_mapping(run_dir / "mapping.yaml")
+    rows = read_mapped_table(mapping, mapped_run.parent / "survey.csv")
+    expected = load_model(RunFolder(run_dir).model_dir(champion)).poverty_score(
+        mapped_features(rows, mapping)
+    )
+    mlflow.set_tracking_uri(uri)
+    pyfunc = mlflow.pyfunc.load_model("models:/slrt-mapped@champion")
+    scored = pyfunc.predict(rows[["hh", "rooms", "tv", "roof"]])
+    assert scored["hh"].tolist() == rows["hh"].astype(str).tolist()
+    np.testing.assert_allclose(scored["score"].to_numpy(), expected, rtol=1e-6)
+    loaded = tracking.load_registered_model("models:/slrt-mapped@champion", tracking_uri=uri)
+    np.testing.assert_allclose(loaded.poverty_score(mapped_features(rows, mapping)), expected)

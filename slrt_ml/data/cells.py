@@ -39,11 +39,16 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
                 IDBDT  x
     0  '=HYPERLINK(1) -1
     1              01  2
+    >>> mixed = pd.DataFrame({"m": pd.Series([-0.5, "-x"], dtype=object)})
+    >>> neutralise_formulas(mixed)["m"].tolist()
+    [-0.5, "'-x"]
     """
     out = df
     for name in _text_columns(df):
         column = df[name]
         hit = column.astype("string").str.startswith(FORMULA_PREFIXES).fillna(False)
+        if column.dtype == object:  # a mixed column: numbers in it stay numbers (-0.04)
+            hit &= column.map(lambda value: isinstance(value, str)).astype(bool)
         if hit.any():
             if out is df:
                 out = df.copy()

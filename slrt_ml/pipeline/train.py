@@ -8,6 +8,7 @@ with the reference system is :mod:`slrt_ml.pipeline.compare`.
 
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from slrt_ml.models import PovertyModel, model_checksums, save_model
 from slrt_ml.models.cv import fit_final, grouped_folds, out_of_fold_scores, training_sample
 from slrt_ml.models.reference import fitted_reference_scores
 from slrt_ml.pipeline.calibration import CALIBRATION_FILE, write_calibration
+from slrt_ml.pipeline.mapped_records import example_rows, save_mapped_examples
+from slrt_ml.pipeline.policy import write_conformal
 from slrt_ml.pipeline.progress import progress as show_progress
 from slrt_ml.pipeline.run_folder import RunFolder, write_json
 from slrt_ml.targeting.frame import TargetingData, registry_targeting_data
@@ -40,6 +43,7 @@ __all__ = [
     "run_training",
     "load_targeting_data",
     "load_mapped_data",
+    "resolved_params",
 ]
 
 
@@ -193,9 +197,22 @@ def _manifest(data: TargetingData, config: Config, summary: pd.DataFrame) -> dic
     }
 
 
+def resolved_params(model: PovertyModel) -> dict[str, Any]:
+    """The model's own parameters after defaults (``get_params``), as JSON-safe values.
+
+    >>> from slrt_ml.models import make_model
+    >>> resolved_params(make_model("pmt_ols", {"alpha": 0.5}))["alpha"]
+    0.5
+    """
+    params = model.get_params(deep=False)
+    return json.loads(json.dumps(params, default=str, sort_keys=True))
+
+
 def _save_run(run: RunFolder, data: TargetingData, oof: pd.DataFrame,
               fitted: dict[str, PovertyModel], manifest: dict[str, Any]) -> None:  # fmt: skip
     run.root.mkdir(parents=True, exist_ok=True)
+    # the parameters each model really used (config values plus defaults), for tracking
+    manifest["model_params"] = {name: resolved_params(model) for name, model in fitted.items()}
     for name, model in fitted.items():  # checksums let `score` tell a changed model folder
         manifest.setdefault("model_sha256", {})[name] = model_checksums(
             save_model(model, run.model_dir(name))
@@ -208,6 +225,8 @@ def _save_run(run: RunFolder, data: TargetingData, oof: pd.DataFrame,
     if data.example_records is not None:
         write_table(data.example_records[0], run.root / "example_households.parquet")
         write_table(data.example_records[1], run.root / "example_members.parquet")
+    if data.extra.get("example_rows") is not None:  # mapped table: what its pyfunc scores
+        save_mapped_examples(run, data.extra["mapping"], data.extra["example_rows"])
     write_json(manifest, run.manifest)
 
 
@@ -237,6 +256,7 @@ def train(data: TargetingData, out: str | Path, config: Config | None = None,
     manifest = _manifest(data, config, summary)
     run = RunFolder(out)
     _save_run(run, data, oof, fitted, manifest)
+    write_conformal(run.root, data)  # conformal.json: what `score --conformal` reads
     return TrainingResult(run.root, oof, summary, fitted, manifest, _notes(manifest))
 
 
@@ -270,4 +290,5 @@ def load_mapped_data(table_path: str | Path | None, mapping_path: str | Path) ->
     data = mapped_targeting_data(table, mapping, fit_reference=fitted_reference_scores)
     data.extra |= {"mapping_digest": mapping_digest(mapping),
                    "table": str(table_path or mapping.table)}  # fmt: skip
+    data.extra["example_rows"] = example_rows(table, mapping)  # for the logged pyfunc model
     return data

@@ -1,7 +1,7 @@
 """Benchmark of `slrt_ml.pipeline.score.score_prelist`: end-to-end households/s and peak memory.
 
 Usage: python bench/score.py --households 1000000 --models ebm,gbm,mlp [--train 20000]
-       [--work DIR] [--explain 0,1] [--chunk-size 100000]
+       [--work DIR] [--explain 0,1] [--chunk-size 100000] [--no-record]
 
 Writes a synthetic registry (train + a prelist of N households) into ``--work`` (reused
 when it already holds a prelist of that size and the fitted models), fits each model on
@@ -15,6 +15,12 @@ the training part, then times
   and without ``--explain`` (exact top-5 reasons), each in a fresh process; peak RSS
   is that process's ``VmHWM`` (``ru_maxrss`` would include the parent's memory copied
   at fork, since Linux keeps it across ``exec``).
+
+Each model's bare predict and its scoring runs are measured one after the other in the
+same invocation, so the ratios compare rates taken under about the same machine load
+(recorded before and after each model). Unless ``--no-record``, the table is written to
+the ``## score: latest bench/score.py run`` section of ``bench/RESULTS.md``
+(``bench/_results.py``); the hand-written ``## score`` history above it is kept.
 """
 
 from __future__ import annotations
@@ -27,6 +33,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _results import machine, record
+
+SECTION = "## score: latest bench/score.py run"
 
 CHILD = """
 import json, re, sys, time
@@ -91,11 +101,14 @@ def main() -> None:
     parser.add_argument("--explain", default="0,1")
     parser.add_argument("--chunk-size", type=int, default=100_000)
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
     args = parser.parse_args()
+    started, host = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine()
 
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_score_"))
     work.mkdir(parents=True, exist_ok=True)
     names = args.models.split(",")
+    rows = []
     fitted = {name: _fitted(work, name, args.train) for name in names}
     P = _prepare(work, args.households, args.train, names)
     for name, (model, folder) in fitted.items():
@@ -113,6 +126,41 @@ def main() -> None:
             row[f"explain={explain}"] = result
         row["load_after"] = _load()
         print(json.dumps(row), flush=True)
+        rows.append(row)
+    if not args.no_record:
+        record(SECTION, _section(rows, args, started, host))
+
+
+def _rate(result: dict | None) -> tuple[str, str, str]:
+    if result is None:
+        return "-", "-", "-"
+    ratio = f"**{result['ratio_to_bare']:.2f}**"
+    return f"{result['households_per_s']:,} /s", ratio, f"{result['peak_rss_mib']:,}"
+
+
+def _section(rows: list[dict], args: argparse.Namespace, started: str, host: str) -> str:
+    """The RESULTS.md section: command, machine and one row per model."""
+    command = (f"`.venv/bin/python bench/score.py --households {args.households} --models "
+               f"{args.models} --train {args.train} --chunk-size {args.chunk_size}`")  # fmt: skip
+    lines = [
+        SECTION, "",
+        f"Run {started}; {host}. Command: {command}. Other engineers' jobs ran on the same",
+        "2 cores at the same time: the 1-minute load average before/after each model is in the",
+        "last column, and absolute rates under that load are several times below an idle",
+        "machine's; the ratios compare bare predict and end-to-end rates taken one after the",
+        "other in this run. Ratio targets (issue 14 item 8): no explain >= 0.5, with exact",
+        "top-5 reasons >= 0.25 of bare predict.", "",
+        "| model | households | bare predict | score, no explain | ratio | score + exact top-5 "
+        "reasons | ratio | peak MiB (no explain / reasons) | load before → after |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]  # fmt: skip
+    for row in rows:
+        plain, explained = _rate(row.get("explain=0")), _rate(row.get("explain=1"))
+        lines.append(f"| {row['model']} | {row['households']:,} | "
+                     f"{row['bare_predict_per_s']:,} /s | {plain[0]} | {plain[1]} | "
+                     f"{explained[0]} | {explained[1]} | {plain[2]} / {explained[2]} | "
+                     f"{row['load_before']} → {row['load_after']} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -5,6 +5,11 @@ readable reason, to a rejects file, so a broken row never stops a run and never
 disappears silently. The rules are the contract's (:mod:`slrt_ml.data.rules`); where
 :func:`slrt_ml.data.schema.validate_table` raises on the first table with problems, this
 module reports them per household row. NIK values are never shown in a reason.
+
+This is the hot path of batch scoring (every chunk), so the column rules run vectorised
+over Arrow arrays instead of through pandera (``engine="arrow"``,
+:mod:`slrt_ml.data.column_rules`): the same findings in the same order, hence the same
+reasons; pandera stays the validator of whole files (:func:`~slrt_ml.data.schema.validate_table`).
 """
 
 from __future__ import annotations
@@ -61,10 +66,10 @@ def household_row_reasons(
     missing += missing_column_problems(mem, mem_specs, "members", version)
     if missing:
         raise SchemaError(missing)
-    hh_findings += table_findings(hh, "households", hh_specs, version) + household_side_findings(
-        mem, hh
-    )
-    mem_findings += table_findings(mem, "members", mem_specs, version, households=hh)
+    hh_findings += table_findings(hh, "households", hh_specs, version, engine="arrow")
+    hh_findings += household_side_findings(mem, hh)
+    mem_findings += table_findings(mem, "members", mem_specs, version, households=hh,
+                                   engine="arrow")  # fmt: skip
     reasons = _reasons(without_repeats(hh_findings))
     by_id = _member_reasons(mem, mem_findings)
     ids = hh["IDBDT"]

@@ -1,8 +1,12 @@
 """The rules of the data contract as findings: which rows of a frame break which rule.
 
 Column rules (dtypes, code lists, ranges, area-code and NIK formats, unique IDBDT) come
-from the codebook's :class:`~slrt_ml.data.codebook.ColumnSpec` and are checked with
-pandera, lazily, so every failure is collected. Rules between rows and tables (members'
+from the codebook's :class:`~slrt_ml.data.codebook.ColumnSpec`
+(:func:`~slrt_ml.data.column_rules.column_rules`) and are checked with pandera, lazily, so
+every failure is collected, where a whole file is validated; the per-chunk rejects of
+batch scoring check the same rules vectorised over Arrow arrays
+(:func:`~slrt_ml.data.column_rules.column_findings`: same findings, same order, a fraction
+of the time; see that module). Rules between rows and tables (members'
 households exist, one head per household, ``Jumlah_ART`` equals the member count, NIK
 birth date and sex) are vectorised pandas checks. Each broken rule is one
 :class:`Finding` (row positions and offending values); :mod:`slrt_ml.data.schema` turns
@@ -13,12 +17,22 @@ findings into the problems of a :class:`~slrt_ml.data.schema.SchemaError`,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from slrt_ml.data.codebook import AREA_CODE_WIDTHS, ColumnSpec
+from slrt_ml.data.codebook import ColumnSpec
+from slrt_ml.data.column_rules import (
+    ID_PATTERN,
+    ColumnRule,
+    Finding,
+    arrow_text,
+    ascii_digits,
+    builtin_rule,
+    column_findings,
+    column_rules,
+    starts_ascii_alnum,
+)
 
 __all__ = [
     "ID_PATTERN",
@@ -35,35 +49,25 @@ __all__ = [
 STRING_KINDS = frozenset({"id", "area", "code", "yes_no", "nik", "text"})
 """Codebook column kinds held as pandas ``string`` (codes, ids, area codes, NIK, text)."""
 
-_PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])\Z"
-
-ID_PATTERN = r"^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,39}\Z"
-"""An id (IDBDT): 1-40 ASCII letters, digits, ``_``, ``.`` or ``-``, not starting with ``-``.
-
-So an id never starts with ``=``, ``+``, ``-`` or ``@`` (a spreadsheet formula) and never
-holds a space, a tab, a quote or a non-ASCII character.
-"""
-
-
-@dataclass
-class Finding:
-    """Rows of one frame breaking one rule (positions into that frame)."""
-
-    column: str
-    rule: str
-    rows: np.ndarray
-    values: pd.Series  # the offending values, aligned with ``rows``
-    hint: str
-
-
 # --- column specs -> coerced frame + pandera findings ----------------------------------------
 
 
 def _as_string(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     out = values.astype("string")
     if spec.kind in {"id", "nik", "area"}:
-        out = out.mask(out.str.strip() == "")  # a blank id is a missing id
+        out = out.mask(_blank(out))  # a blank id is a missing id
     return out
+
+
+def _blank(text: pd.Series) -> np.ndarray:
+    """``text.str.strip() == ""`` as a bool array; only values not starting with an ASCII
+    letter or digit (the few that can be blank) go through Python's ``strip``."""
+    maybe = np.flatnonzero(~starts_ascii_alnum(arrow_text(text)))
+    blank = np.zeros(len(text), dtype=bool)
+    if len(maybe):
+        stripped = text.iloc[maybe].str.strip() == ""
+        blank[maybe] = stripped.to_numpy(dtype=bool, na_value=False)
+    return blank
 
 
 def _as_number(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, Finding | None]:
@@ -114,7 +118,7 @@ def coerce(df: pd.DataFrame, specs: Mapping[str, ColumnSpec]) -> tuple[pd.DataFr
         The coerced copy (unreadable numbers become missing) and one finding per column
         with values that are not (whole) numbers.
     """
-    out = df.reset_index(drop=True).copy()
+    out = df.reset_index(drop=True)  # copy-on-write: assigning columns leaves ``df`` alone
     findings: list[Finding] = []
     for name, spec in specs.items():
         if name not in out.columns:
@@ -127,67 +131,14 @@ def coerce(df: pd.DataFrame, specs: Mapping[str, ColumnSpec]) -> tuple[pd.DataFr
     return out, findings
 
 
-def _column_checks(spec: ColumnSpec, version: str) -> list[tuple[object, str, str]]:
-    """(pandera check, rule, hint) for one column."""
+def _pandera_check(rule: ColumnRule) -> object:
     import pandera.pandas as pa
 
-    name, gloss = spec.name, spec.gloss
-    if spec.kind in {"code", "yes_no"}:
-        allowed = list(spec.allowed_codes)
-        what = "yes/no codes 1/3 = yes, 2/4 = no" if spec.kind == "yes_no" else "codes"
-        return [
-            (
-                pa.Check.isin(allowed),
-                "code list",
-                f"{name} ({gloss}) takes the {version} {what} {', '.join(allowed)}; "
-                "recode the value (see slrt_ml.data.codebook)",
-            )
-        ]
-    if spec.kind == "area":
-        width = spec.width or AREA_CODE_WIDTHS[name]
-        return [
-            (
-                pa.Check.str_matches(rf"^[0-9]{{{width}}}\Z"),  # ASCII digits only
-                "area code format",
-                f"{name} must be a {width}-digit zero-padded string such as "
-                f"{'7'.zfill(width)!r} (ASCII digits 0-9 only); a value like '73.1' or '7' "
-                "means the column was read as a number: export it as text (codes are never "
-                "repaired automatically)",
-            )
-        ]
-    if spec.kind == "nik":
-        return [
-            (
-                pa.Check.str_matches(r"^[0-9]{16}\Z"),
-                "NIK format",
-                "NIK must be a 16-digit string; export it as text (spreadsheets turn it "
-                "into 7.37e+15) and correct mistyped numbers",
-            )
-        ]
-    if spec.kind == "id":
-        return [
-            (
-                pa.Check.str_matches(ID_PATTERN),
-                "id format",
-                f"{name} must be 1-40 characters of A-Z a-z 0-9 _ . - and not start with "
-                "= + - @ (no spaces, quotes or formulas); export the id as text",
-            )
-        ]
-    if spec.kind == "flag":
-        return [(pa.Check.isin([0, 1]), "flag 0/1", f"{name} must be 0 or 1 ({gloss})")]
-    if spec.kind in {"count", "measure"} and (spec.min is not None or spec.max is not None):
-        low = -np.inf if spec.min is None else spec.min
-        high = np.inf if spec.max is None else spec.max
-        return [
-            (
-                pa.Check.in_range(low, high),
-                "range",
-                f"{name} ({gloss}) must lie in [{low:g}, {high:g}]; check units and data entry",
-            )
-        ]
-    if spec.name == "periode":
-        return [(pa.Check.str_matches(_PERIOD), "period format", "periode must read 'YYYY-MM'")]
-    return []
+    if rule.test == "isin":
+        return pa.Check.isin(list(rule.arg))
+    if rule.test in {"matches", "digits"}:
+        return pa.Check.str_matches(rule.pattern)
+    return pa.Check.in_range(*rule.arg)
 
 
 def _pandera_findings(
@@ -199,11 +150,11 @@ def _pandera_findings(
     for name, spec in specs.items():
         if name not in frame.columns:
             continue
-        checks = _column_checks(spec, version)
-        rules.update({(name, str(i)): (rule, hint) for i, (_, rule, hint) in enumerate(checks)})
+        checks = column_rules(spec, version)
+        rules.update({(name, str(i)): (r.rule, r.hint) for i, r in enumerate(checks)})
         unique = unique_id and spec.kind == "id"
         columns[name] = pa.Column(
-            nullable=spec.nullable, unique=unique, checks=[check for check, _, _ in checks]
+            nullable=spec.nullable, unique=unique, checks=[_pandera_check(r) for r in checks]
         )
     try:
         pa.DataFrameSchema(columns).validate(frame, lazy=True)
@@ -218,20 +169,9 @@ def _findings_from(cases: pd.DataFrame, frame, specs, rules) -> list[Finding]:
     keys = cases["check_number"].astype("string").fillna(cases["check"].astype("string"))
     for (column, key), group in cases.groupby([cases["column"], keys], sort=False):
         rows = np.unique(group["index"].to_numpy(dtype=np.int64))
-        rule, hint = rules.get((column, key)) or _builtin_rule(key, specs[column])
+        rule, hint = rules.get((column, key)) or builtin_rule(key, specs[column])
         findings.append(Finding(column, rule, rows, frame[column].iloc[rows], hint))
     return findings
-
-
-def _builtin_rule(check: str, spec: ColumnSpec) -> tuple[str, str]:
-    if check == "not_nullable":
-        return "not empty", f"{spec.name} ({spec.gloss}) may not be blank; fill it in"
-    if check == "field_uniqueness":
-        return (
-            "unique",
-            f"{spec.name} must identify one household; remove or merge the duplicated rows",
-        )
-    return check, f"see the codebook entry of {spec.name}"
 
 
 # --- rules between rows and tables (members) --------------------------------------------------
@@ -241,7 +181,7 @@ def _nik_findings(members: pd.DataFrame) -> list[Finding]:
     if not {"NIK", "Jnskel"} <= set(members.columns):
         return []
     nik = members["NIK"]
-    well_formed = nik.str.fullmatch(r"[0-9]{16}").fillna(False).to_numpy(dtype=bool)
+    well_formed = ascii_digits(arrow_text(nik.astype("string")), 16)
     day, month = _nik_day_month(nik, well_formed)
     day_ok = ((day >= 1) & (day <= 31)) | ((day >= 41) & (day <= 71))
     bad_date = well_formed & ~(day_ok & (month >= 1) & (month <= 12))
@@ -296,13 +236,23 @@ def _nik_digits(nik: pd.Series, well_formed: np.ndarray) -> np.ndarray:
     return np.frombuffer(kept.buffers()[2], np.uint8)[start : start + 16 * n].reshape(n, 16)
 
 
+def _duplicated_pairs(ids: pd.Series, lines: pd.Series) -> np.ndarray:
+    """``DataFrame.duplicated([ids, lines], keep=False)`` for rows with an id, from two
+    integer codes (Arrow dictionary codes of the ids, pandas codes of the line numbers:
+    missing line numbers equal each other, as in ``duplicated``)."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(arrow_text(ids.astype("string")))
+    id_code = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    line_code, line_values = pd.factorize(lines, use_na_sentinel=True)
+    key = id_code * (len(line_values) + 1) + (line_code + 1)
+    return pd.Series(key).duplicated(keep=False).to_numpy() & (id_code >= 0)
+
+
 def _member_line_findings(members: pd.DataFrame) -> list[Finding]:
     if not {"IDBDT", "NoART"} <= set(members.columns):
         return []
-    dup = (
-        members.duplicated(["IDBDT", "NoART"], keep=False).to_numpy()
-        & members["IDBDT"].notna().to_numpy()
-    )
+    dup = _duplicated_pairs(members["IDBDT"], members["NoART"])
     return [
         Finding(
             "NoART",
@@ -340,9 +290,24 @@ def orphan_findings(members: pd.DataFrame, households: pd.DataFrame) -> list[Fin
     ]
 
 
-def _heads_per_household(members: pd.DataFrame, ids: pd.Series) -> pd.Series:
+def _counts_by_id(member_ids: pd.Series, ids: pd.Series) -> np.ndarray:
+    """Member rows per entry of ``ids`` (0 for a missing id), by Arrow hashing:
+    ``member_ids.value_counts().reindex(ids, fill_value=0)`` without Python objects."""
+    import pyarrow.compute as pc
+
+    keys = arrow_text(ids.astype("string"))
+    distinct = pc.unique(keys.drop_null())
+    members = arrow_text(member_ids.astype("string")).drop_null()
+    found = pc.index_in(members.cast(distinct.type), distinct).drop_null()
+    per_key = np.append(
+        np.bincount(found.to_numpy(zero_copy_only=False), minlength=len(distinct)), 0
+    )
+    return per_key[pc.index_in(keys, distinct).fill_null(-1).to_numpy(zero_copy_only=False)]
+
+
+def _heads_per_household(members: pd.DataFrame, ids: pd.Series) -> np.ndarray:
     heads = members["IDBDT"][members["Hub_KRT"].eq("1").fillna(False).to_numpy(dtype=bool)]
-    return heads.value_counts().reindex(ids, fill_value=0)
+    return _counts_by_id(heads, ids)
 
 
 def _head_findings(members: pd.DataFrame, households: pd.DataFrame | None) -> list[Finding]:
@@ -351,7 +316,7 @@ def _head_findings(members: pd.DataFrame, households: pd.DataFrame | None) -> li
         return []
     owner = members if households is None else households
     ids = owner["IDBDT"]
-    counts = _heads_per_household(members, ids.fillna("")).to_numpy()
+    counts = _heads_per_household(members, ids)
     bad = (counts != 1) & ids.notna().to_numpy()
     if households is None:
         bad &= ~members.duplicated("IDBDT").to_numpy()  # one finding per household
@@ -370,9 +335,9 @@ def _head_findings(members: pd.DataFrame, households: pd.DataFrame | None) -> li
 def _size_findings(members: pd.DataFrame, households: pd.DataFrame) -> list[Finding]:
     if "Jumlah_ART" not in households.columns:
         return []
-    counts = members["IDBDT"].value_counts().reindex(households["IDBDT"].fillna(""), fill_value=0)
+    counts = _counts_by_id(members["IDBDT"], households["IDBDT"])
     size = households["Jumlah_ART"].to_numpy(dtype=float, na_value=np.nan)
-    bad = (size != counts.to_numpy()) & households["IDBDT"].notna().to_numpy() & ~np.isnan(size)
+    bad = (size != counts) & households["IDBDT"].notna().to_numpy() & ~np.isnan(size)
     shown = [
         f"Jumlah_ART {int(s)}, {c} member rows" for s, c in zip(size[bad], counts[bad], strict=True)
     ]
@@ -397,6 +362,8 @@ def table_findings(
     specs: Mapping[str, ColumnSpec],
     version: str,
     households: pd.DataFrame | None = None,
+    *,
+    engine: str = "pandera",
 ) -> list[Finding]:
     """Every column rule and, for members, the rules between member rows.
 
@@ -411,9 +378,17 @@ def table_findings(
     households
         For members: when given, the head-per-household rule is left to
         :func:`household_side_findings` (it then reports household rows).
+    engine
+        ``"pandera"`` (validating a file) or ``"arrow"`` (the per-chunk rejects): the same
+        findings in the same order (:mod:`slrt_ml.data.column_rules`).
     """
     unique_id = kind in {"households", "siksng", "truth"}
-    findings = _pandera_findings(frame, specs, version, unique_id)
+    if engine == "arrow":
+        findings = column_findings(frame, specs, version, unique_id)
+    elif engine == "pandera":
+        findings = _pandera_findings(frame, specs, version, unique_id)
+    else:
+        raise ValueError(f"engine must be 'pandera' or 'arrow', not {engine!r}")
     if kind == "truth":
         findings += _survey_weight_findings(frame)
     if kind == "members":

@@ -240,18 +240,22 @@ def validate_table(
     file: str | None = None,
     version: str = DEFAULT_VERSION,
     households: pd.DataFrame | None = None,
+    engine: str = "pandera",
 ) -> pd.DataFrame:
     """Validate one table of ``kind`` (households, members, areas, siksng, truth).
 
     Returns a copy with canonical dtypes and a fresh RangeIndex; raises :class:`SchemaError`
     listing every problem. ``households`` adds the cross-table rules: for members, siksng
     and truth every IDBDT must be a household; for members also one head per household and
-    ``Jumlah_ART`` = member rows.
+    ``Jumlah_ART`` = member rows. ``engine`` checks the column rules with ``"pandera"``
+    (default) or ``"arrow"`` (vectorised, no pandera import: the same problems, see
+    :mod:`slrt_ml.data.column_rules`).
     """
     file = file or kind
     specs, frame, findings = coerced_table(df, kind, version)
     missing = missing_column_problems(frame, specs, file, version)
-    findings = without_repeats(findings + table_findings(frame, kind, specs, version, households))
+    findings += table_findings(frame, kind, specs, version, households, engine=engine)
+    findings = without_repeats(findings)
     problems = missing + _problems(findings, frame, kind, file, specs)
     if households is not None and "IDBDT" in frame.columns and "IDBDT" in households.columns:
         hh_specs, hh_frame, _ = coerced_table(households, "households", version)

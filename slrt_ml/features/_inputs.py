@@ -12,8 +12,11 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from slrt_ml.data.codebook import get_codebook
+from slrt_ml.data.column_rules import arrow_text
 from slrt_ml.features.catalogue import (
     CATEGORICAL_FEATURES,
     MISSING_CATEGORY,
@@ -52,8 +55,7 @@ class Coded:
     def factorized(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """(position of each row's code in the distinct codes, -1 if missing; distinct codes)."""
         if column not in self._cache:
-            positions, uniques = pd.factorize(self.frame[column].astype("string"))
-            self._cache[column] = (positions, np.asarray(uniques, dtype=object))
+            self._cache[column] = _factorize(self.frame[column].astype("string"))
         return self._cache[column]
 
     def lookup(self, column: str, per_code: np.ndarray, missing: object) -> np.ndarray:
@@ -87,6 +89,18 @@ class Coded:
             positions = np.append(positions, -1)[rows]
         # position -1 takes the last entry, MISSING_CATEGORY
         return pd.array(np.append(uniques, MISSING_CATEGORY), dtype="string").take(positions)
+
+
+def _factorize(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of a ``string`` column (same codes, same order of first appearance)
+    through Arrow's dictionary encoding, without a Python object per row."""
+    try:
+        encoded = pc.dictionary_encode(arrow_text(text))
+    except (TypeError, pa.ArrowException):
+        positions, uniques = pd.factorize(text)
+        return positions, np.asarray(uniques, dtype=object)
+    positions = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return positions, encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
 
 
 def check_codes(coded: Coded, columns: tuple[str, ...], table: str, file: str) -> None:

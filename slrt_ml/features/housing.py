@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from slrt_ml.data.codebook import CodebookError, decode_yes_no
+from slrt_ml.data.codebook import NO_CODES, YES_CODES, CodebookError, decode_yes_no
 from slrt_ml.features._inputs import (
     Coded,
     check_codes,
@@ -32,9 +32,15 @@ from slrt_ml.features.catalogue import (
 __all__ = ["housing_columns", "housing_features"]
 
 
+_YES_NO_DECODED = {**dict.fromkeys(YES_CODES, 1.0), **dict.fromkeys(NO_CODES, 0.0)}
+"""The codes ``decode_yes_no`` reads without stripping; anything else goes through it."""
+
+
 def _yes_no(coded: Coded, column: str) -> np.ndarray:
     """The codebook's {1, 3} yes / {2, 4} no rule, applied to the distinct codes."""
     positions, uniques = coded.factorized(column)
+    if not (positions < 0).any() and set(uniques) <= _YES_NO_DECODED.keys():
+        return np.array([_YES_NO_DECODED[u] for u in uniques], dtype=np.float64)[positions]
     if (positions < 0).any():
         decode_yes_no(coded.frame[column], column)  # raises, naming the column and values
     try:

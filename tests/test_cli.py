@@ -199,7 +199,7 @@ def _invoke(args: list) -> str:
 def test_compare_without_config_uses_the_packaged_defaults(compare_calls, tmp_path):
     _invoke(["compare", "--run", tmp_path, "--data", tmp_path])
     assert compare_calls == {"quota": "siksng", "by": None, "bootstrap": 1000, "seed": 2024,
-                             "weight": "household"}  # fmt: skip
+                             "weight": "household", "lang": "en", "scored": None}  # fmt: skip
 
 
 def test_compare_flags_override_the_config(compare_calls, tmp_path):
@@ -207,11 +207,11 @@ def test_compare_flags_override_the_config(compare_calls, tmp_path):
     config.write_text("seed: 5\ncompare: {quota: 5000, by: KDDESA, bootstrap: 7, weight: person}\n")
     _invoke(["compare", "--run", tmp_path, "--data", tmp_path, "--config", config])
     assert compare_calls == {"quota": 5000, "by": "KDDESA", "bootstrap": 7, "seed": 5,
-                             "weight": "person"}  # fmt: skip
+                             "weight": "person", "lang": "en", "scored": None}  # fmt: skip
     _invoke(["compare", "--run", tmp_path, "--data", tmp_path, "--config", config,
              "--quota", "0.1", "--by", "KDKEC", "--bootstrap", 0, "--weight", "household"])  # fmt: skip
     assert compare_calls == {"quota": "0.1", "by": "KDKEC", "bootstrap": 0, "seed": 5,
-                             "weight": "household"}  # fmt: skip
+                             "weight": "household", "lang": "en", "scored": None}  # fmt: skip
 
 
 @pytest.fixture

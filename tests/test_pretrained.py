@@ -23,13 +23,6 @@ from slrt_ml.pipeline.pretrained import MAX_BYTES, PRETRAINED_NAME, build_pretra
 from slrt_ml.pipeline.score import load_scoring_models
 from slrt_ml.tracking_model import is_model_folder, load_model_folder
 
-# pandera tries `import pyspark.pandas` whenever it validates (pyspark is installed); under
-# pandas 3 that import fails and warns each time. Nothing here runs pandas on Spark.
-# (A project-wide entry in pyproject's filterwarnings would make this line unnecessary.)
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:PySpark does not yet fully support pandas:FutureWarning"
-)
-
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "models" / PRETRAINED_NAME
 DATA = ROOT / "data"

@@ -188,3 +188,25 @@ def policy_html(curves: pd.DataFrame, verification: pd.DataFrame) -> str:
         figure = verification_figure(verification, system)
         parts.append(f'<img alt="verification {system}" src="data:image/png;base64,{figure}">')
     return "\n".join(parts)
+
+
+def policy_section(curves: pd.DataFrame, verification: pd.DataFrame) -> list:
+    """The section as the report's blocks (:mod:`slrt_ml.evaluation.report`): welfare and
+    difference tables, the budget curve, and per system the visits sentence and figure."""
+    blocks: list = [
+        ("h2", "Welfare after PKH transfers"),
+        ("p", "Each listed household receives its PKH entitlement (2021-2024 amounts per "
+              "component, at most four), within the budget of the reference's list; "
+              "consumption per capita per month after the transfer; 95% cluster-bootstrap "
+              "intervals."),
+        ("table", welfare_table(curves)),
+        ("table", welfare_difference_table(curves)),
+        ("h3", "Budget curve (cider's definition: fixed budget, equal transfers)"),
+        ("img", base64.b64decode(budget_curve_figure(curves)), "budget curve"),
+        ("h2", "Verification visits"),
+    ]  # fmt: skip
+    for system in verification["system"].unique():
+        blocks.append(("p", verification_sentence(verification, system)))
+        figure = base64.b64decode(verification_figure(verification, system))
+        blocks.append(("img", figure, f"verification {system}"))
+    return blocks

@@ -63,6 +63,9 @@ def compare_run(
     run: Path,
     data: TargetingData,
     config: Config,
+    *,
+    lang: str = "en",
+    scored: Path | None = None,
     **flags: str | int | None,
 ) -> tuple[dict[str, Path], Comparison]:
     """Compare a run at equal coverage and write its report (``slrt-ml compare``).
@@ -75,6 +78,10 @@ def compare_run(
         The data the run was trained on.
     config : Config
         ``compare.*`` gives the defaults, ``seed`` the bootstrap seed.
+    lang : {"en", "id"}
+        Language of the report.
+    scored : Path, optional
+        A scored prelist (``slrt-ml score --out``) for the report's prelist section.
     **flags
         ``quota``, ``by``, ``bootstrap``, ``weight``: ``None`` takes the config's value.
 
@@ -85,7 +92,7 @@ def compare_run(
     options = overridden(config.compare, **flags)
     return compare_and_write(
         run, data, quota=options.quota, by=options.by, bootstrap=options.bootstrap,
-        seed=config.seed, weight=options.weight,
+        seed=config.seed, weight=options.weight, lang=lang, scored=scored,
     )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ prelist is given, its counts (:mod:`slrt_ml.pipeline.report_inputs`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,11 @@ from slrt_ml.evaluation.compare import Comparison
 from slrt_ml.evaluation.reference import compare_with_reference
 from slrt_ml.evaluation.report import render_html, render_markdown
 from slrt_ml.evaluation.report_inputs import ReportExtras
+from slrt_ml.evaluation.report_policy import policy_section
 from slrt_ml.evaluation.systems import available_views
+from slrt_ml.pipeline.policy import VERIFICATION_FILE, WELFARE_FILE, write_policy_curves
 from slrt_ml.pipeline.report_inputs import report_extras
-from slrt_ml.pipeline.run_folder import RunFolder, read_manifest
+from slrt_ml.pipeline.run_folder import RunFolder, load_run
 from slrt_ml.targeting.frame import TargetingData
 from slrt_ml.targeting.selection import Quota, parse_quota
 
@@ -30,20 +33,12 @@ __all__ = ["load_run", "run_comparison", "write_comparison", "write_reports", "r
            "compare_and_write", "QuotaError"]  # fmt: skip
 
 
+#: Replicates of the welfare curves' cluster bootstrap (they re-select every list).
+POLICY_BOOTSTRAP = 200
+
+
 class QuotaError(ValueError):
     """A ``--quota`` that is neither the reference's name, a count nor a share in (0, 1]."""
-
-
-def load_run(run_dir: str | Path) -> tuple[dict[str, Any], pd.DataFrame]:
-    """The manifest and out-of-fold scores of a run folder.
-
-    Raises
-    ------
-    slrt_ml.pipeline.run_folder.RunFolderError
-        When ``run_dir`` has no ``manifest.json`` (it is not a run folder).
-    """
-    run = RunFolder(run_dir)
-    return read_manifest(run.root), pd.read_parquet(run.oof_scores)
 
 
 def _parse_quota(quota: str | int | float | Quota, reference: str = "siksng") -> Quota:
@@ -158,9 +153,34 @@ def compare_and_write(run_dir: str | Path, data: TargetingData, *, lang: str = "
     """
     comparison = run_comparison(run_dir, data, **options)
     extras = report_extras(run_dir, data, comparison, explain=explain, scored=scored, lang=lang)
+    policy, section = policy_outputs(run_dir, data, seed=options.get("seed", 0))
+    if section:
+        extras = replace(extras, sections=(*extras.sections, section))
     paths = write_comparison(run_dir, comparison, synthetic=data.synthetic, lang=lang,
                              extras=extras)  # fmt: skip
-    return paths, comparison
+    return paths | policy, comparison
+
+
+def policy_outputs(
+    run_dir: str | Path, data: TargetingData, *, seed: int = 0
+) -> tuple[dict[str, Path], list]:
+    """``welfare_curves.csv`` and ``verification_curve.csv`` with their report section, when
+    the data has what they need (welfare, persons, PKH benefit, the reference's list: a
+    PBDT registry); else nothing."""
+    need = ("welfare", "persons", "pkh_benefit", f"{data.reference}_selected")
+    if any(column not in data.frame.columns for column in need):
+        return {}, []
+    paths = write_policy_curves(run_dir, data, bootstrap=POLICY_BOOTSTRAP, seed=seed)
+    return paths, written_policy_section(run_dir)
+
+
+def written_policy_section(run_dir: str | Path) -> list:
+    """The report section of a run's written welfare and verification curves (or none)."""
+    root = RunFolder(run_dir).root
+    files = (root / WELFARE_FILE, root / VERIFICATION_FILE)
+    if not all(path.exists() for path in files):
+        return []
+    return policy_section(*(pd.read_csv(path) for path in files))
 
 
 def rewrite_report(run_dir: str | Path, data: TargetingData, comparison: Comparison, *,
@@ -168,4 +188,7 @@ def rewrite_report(run_dir: str | Path, data: TargetingData, comparison: Compari
                    scored: str | Path | None = None) -> dict[str, Path]:  # fmt: skip
     """The reports of a written comparison again, in ``lang`` and with the scored prelist."""
     extras = report_extras(run_dir, data, comparison, explain=explain, scored=scored, lang=lang)
+    section = written_policy_section(run_dir)
+    if section:
+        extras = replace(extras, sections=(*extras.sections, section))
     return write_reports(run_dir, comparison, synthetic=data.synthetic, lang=lang, extras=extras)

@@ -38,8 +38,7 @@ from slrt_ml.evaluation.verification import (
 )
 from slrt_ml.evaluation.welfare import welfare_curves, welfare_inputs
 from slrt_ml.pipeline.calibration import read_calibration
-from slrt_ml.pipeline.compare import load_run
-from slrt_ml.pipeline.run_folder import RunFolder
+from slrt_ml.pipeline.run_folder import RunFolder, load_run
 from slrt_ml.targeting.frame import TargetingData
 from slrt_ml.targeting.selection import select_under_quota
 

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from slrt_ml.data.io import atomic_path
 
-__all__ = ["RunFolder", "RunFolderError", "read_manifest", "write_json"]
+__all__ = ["RunFolder", "RunFolderError", "load_run", "read_manifest", "write_json"]
 
 MANIFEST = "manifest.json"
 
@@ -128,3 +130,15 @@ def write_json(payload: dict[str, Any], path: str | Path, *, sort_keys: bool = F
         text = json.dumps(payload, indent=2, sort_keys=sort_keys, default=str)
         tmp.write_text(text, encoding="utf-8")
     return path
+
+
+def load_run(run_dir: str | Path) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The manifest and out-of-fold scores of a run folder.
+
+    Raises
+    ------
+    RunFolderError
+        When ``run_dir`` has no ``manifest.json`` (it is not a run folder).
+    """
+    run = RunFolder(run_dir)
+    return read_manifest(run.root), pd.read_parquet(run.oof_scores)

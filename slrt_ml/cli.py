@@ -18,12 +18,16 @@ from typing import Annotated, Any
 import typer
 
 from slrt_ml import __version__, preflight
+from slrt_ml.cli_cycles import CycleMonthsOption, CyclesOption, add_cycles_command, synth_cycles
 from slrt_ml.cli_options import (
     AreaLevel,
     ConfigPath,
     DataOption,
+    Engine,
+    EngineOption,
     Lang,
     MappingOption,
+    MasterOption,
     NoTrack,
     RunDir,
     TableFormat,
@@ -53,6 +57,7 @@ app = new_app(
 )
 data_app = new_app(help="Synthetic registry and data validation.")
 app.add_typer(data_app, name="data")
+add_cycles_command(app)
 
 
 def _show_version(value: bool) -> None:
@@ -131,6 +136,10 @@ def data_synth(
             "error sources off; see data/README.md).",
         ),
     ] = "default",
+    cycles: CyclesOption = 0,
+    cycle_months: CycleMonthsOption = 6,
+    engine: EngineOption = Engine.local,
+    master: MasterOption = "local[2]",
 ) -> None:
     """Write a synthetic DTKS registry, SIKS-NG output, truth and prelist to OUT."""
     from rich.progress import Progress
@@ -144,6 +153,13 @@ def data_synth(
         params = SynthParameters.named(profile)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    if cycles:
+        with _user_errors():
+            return synth_cycles(out, households, seed, fmt.value, cycles, cycle_months, params)
+    if engine is Engine.spark:  # a partitioned Parquet registry, one task per kabupaten
+        from slrt_ml.spark.commands import spark_synth
+
+        return spark_synth(out, households, seed, master=master, params=params)
     with Progress(transient=True) as bar:
         task = bar.add_task("synth", total=None)
         meta = generate_registry(
@@ -284,8 +300,9 @@ def compare(
         str | None,
         typer.Option(
             "--quota",
-            help="'siksng' (as much as SIKS-NG), a count, a share, or UNIT:AMOUNT with UNIT "
-            "households|persons|budget, e.g. persons:0.2, budget:5e9, budget:siksng "
+            help="'reference' or the reference's name, e.g. 'siksng' (as many as the "
+            "reference system selected), a count, a share, or UNIT:AMOUNT with UNIT "
+            "households|persons|budget, e.g. persons:0.2, budget:5e9, budget:reference "
             "(config: compare.quota).",
         ),
     ] = None,
@@ -303,11 +320,13 @@ def compare(
             "--weight", help="Count households or persons (config: compare.weight)."
         ),  # fmt: skip
     ] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the report.")] = Lang.en,
+    scored: Annotated[Path | None, typer.Option("--scored", help="A scored prelist file.")] = None,
     config: ConfigPath = None,
     tracking_uri: TrackingUri = None,
     no_track: NoTrack = False,
 ) -> None:
-    """Every model and SIKS-NG at equal coverage, with 95% intervals; writes the report."""
+    """Every model and the reference system at equal coverage, with 95% intervals; a report."""
     one_input(data, mapping, table)
     with _user_errors():
         cfg = load_config(config)
@@ -318,11 +337,11 @@ def compare(
     from slrt_ml.pipeline import commands
 
     with _user_errors():
-        paths, comparison = commands.compare_run(
-            run, commands.targeting_data(data, mapping, table, cfg), cfg, quota=quota,
-            by=value(by), bootstrap=bootstrap, weight=value(weight),
-        )  # fmt: skip
-    _console().print(console_table(comparison))
+        targeting = commands.targeting_data(data, mapping, table, cfg)
+        paths, comparison = commands.compare_run(run, targeting, cfg, quota=quota, by=value(by),
+                                                 bootstrap=bootstrap, weight=value(weight),
+                                                 lang=lang.value, scored=scored)  # fmt: skip
+    _console().print(console_table(comparison, lang=lang.value))
     _track("log_comparison", Path(run), cfg, tracking_uri, no_track,
            register_as=cfg.tracking.registered_model_name)  # fmt: skip
     for label, path in paths.items():
@@ -368,7 +387,9 @@ def explain(
     with _user_errors():
         top_k = top_k or cfg.scoring.top_k
         features = commands.explained_features(data, mapping, table, households)
-        name, result = commands.explain_run(run, features, model=model, top_k=top_k)
+        name, result = commands.explain_run(
+            run, features, model=model, top_k=top_k, mapping=mapping
+        )
     paths = commands.write_explanation(
         result, out or Path(run) / f"explanations_{name}.csv", plot=plot
     )
@@ -423,15 +444,21 @@ def score(
         bool,
         typer.Option("--trust-pickle", help="Load old pickled models (runs their code)."),
     ] = False,
+    conformal: Annotated[
+        float | None, typer.Option("--conformal", help="ALPHA: add conformal prediction sets.")
+    ] = None,
     config: ConfigPath = None,
     tracking_uri: TrackingUri = None,
     no_track: NoTrack = False,
+    engine: EngineOption = Engine.local,
+    master: MasterOption = "local[2]",
 ) -> None:
     """Score a prelist in chunks (or a mapped table): selection, priority, reasons, drift."""
     one_input(prelist, mapping, table, data_flag="--prelist")
     with _user_errors():
         cfg = load_config(config)
-        preflight.check_output_file(out)
+        check_out = preflight.check_output_folder if engine is Engine.spark else None
+        (check_out or preflight.check_output_file)(out)
         check_inputs(prelist, mapping, table, data_flag="--prelist")
         preflight.check_input_file(quota_file, "--quota-file")
         if model.startswith("models:/"):
@@ -445,14 +472,18 @@ def score(
         check_tracking(cfg, tracking_uri, no_track)
     from slrt_ml.cli_output import report_scoring
     from slrt_ml.pipeline import commands
+    from slrt_ml.pipeline.policy import attach_conformal_option
     from slrt_ml.pipeline.score import load_scoring_models
+    from slrt_ml.spark.commands import spark_scorer
 
     with _user_errors():
         models, profile, uri = load_scoring_models(
             model, model_names=split(model_name), tracking_uri=tracking_uri,
             trust_pickle=trust_pickle,
         )  # fmt: skip
-        result = commands.score_input(
+        attach_conformal_option(models, model, conformal)
+        scorer = spark_scorer(master) if engine is Engine.spark else commands.score_input
+        result = scorer(
             models, profile, out, prelist=prelist, mapping=mapping, table=table, config=cfg,
             quota=commands.scoring_quota(quota_file, quota_share), explain=explain,
             restart=restart, lang=lang.value, priority_models=priority_models, top_k=top_k,

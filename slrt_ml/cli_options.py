@@ -17,7 +17,7 @@ from slrt_ml.config import Config
 from slrt_ml.preflight import check_input_file, check_input_folder, check_tracking_uri
 
 __all__ = [
-    "AreaLevel", "ConfigPath", "DataOption", "Lang", "MappingOption", "NoTrack", "RunDir",
+    "AreaLevel", "ConfigPath", "DataOption", "Engine", "EngineOption", "MasterOption", "Lang", "MappingOption", "NoTrack", "RunDir",
     "TableFormat", "TableOption", "TopK", "TrackingUri", "Weight", "command", "examples",
     "mapping_help", "new_app", "value", "one_input", "check_inputs", "check_tracking",
     "split", "resolved_uri",
@@ -80,6 +80,19 @@ class AreaLevel(StrEnum):
 class Lang(StrEnum):
     id = "id"
     en = "en"
+
+
+class Engine(StrEnum):
+    local = "local"
+    spark = "spark"
+
+
+EngineOption = Annotated[
+    Engine, typer.Option("--engine", help="local (one process) or spark (docs/SPARK.md).")
+]
+MasterOption = Annotated[
+    str, typer.Option("--master", help="Spark master: local[N] or spark://HOST:PORT.")
+]
 
 
 def value(choice: StrEnum | None) -> str | None:

@@ -110,3 +110,30 @@ def test_the_import_graph_sees_both_import_forms():
     # guard the checker itself: a relative and an absolute import are both found
     assert "slrt_ml.data.codebook" in GRAPH["slrt_ml.data.schema"]
     assert any(t.startswith("slrt_ml.") for t in GRAPH["slrt_ml.cli"])
+
+
+def test_nothing_below_the_spark_engine_imports_it():
+    # slrt_ml.spark sits at the pipeline level: stages and pipeline never import it
+    below = [
+        f"{name} -> {target}"
+        for name, targets in GRAPH.items()
+        for target in targets
+        if target.startswith("slrt_ml.spark")
+        and (_stage(name) is not None or name.startswith("slrt_ml.pipeline"))
+    ]
+    assert below == [], "imports of the Spark engine from below it: " + ", ".join(below)
+
+
+def _names_pyspark(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> bool:
+    return (getattr(node, "module", None) or alias.name).startswith("pyspark")
+
+
+def test_pyspark_is_imported_inside_functions_only():
+    top_level = [
+        name
+        for name, path in MODULES.items()
+        for node in ast.parse(path.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        and any(_names_pyspark(node, alias) for alias in node.names)
+    ]
+    assert top_level == [], f"pyspark imported at module top (starts a JVM on use): {top_level}"

@@ -1,0 +1,78 @@
+"""What ``slrt-ml score --engine spark`` and ``slrt-ml data synth --engine spark`` run.
+
+The command line loads the models as for the local engine (a run folder or
+``models:/NAME@ALIAS`` through :func:`slrt_ml.pipeline.score.load_scoring_models`, the
+toolkit's own loader, so the reasons stay exact) and hands them here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from slrt_ml.config import Config, overridden
+from slrt_ml.models import PovertyModel
+from slrt_ml.pipeline.commands import split_names
+from slrt_ml.pipeline.score import ScoreOptions
+from slrt_ml.spark.score import SparkScoringResult, score_prelist_spark
+
+__all__ = ["spark_score_input", "spark_scorer", "spark_synth"]
+
+
+def spark_score_input(
+    models: Mapping[str, PovertyModel],
+    profile: dict | None,
+    out: Path,
+    *,
+    prelist: Path | None,
+    mapping: Path | None,
+    config: Config,
+    quota: Mapping[str, int] | float | None,
+    explain: bool,
+    lang: str,
+    priority_models: str | None,
+    master: str,
+    **flags: Any,
+) -> SparkScoringResult:
+    """Score a Parquet prelist folder on Spark (``flags``: ``top_k``, ``chunk_size``;
+    ``None`` takes the config's ``scoring.*``, as the local engine does).
+
+    Raises
+    ------
+    ValueError
+        With ``--mapping`` (the Spark engine scores a registry prelist only).
+    """
+    if mapping is not None or prelist is None:
+        raise ValueError("--engine spark scores a --prelist folder of Parquet data; "
+                         "score a --mapping table with --engine local")  # fmt: skip
+    options = overridden(config.scoring, **flags)
+    quota = options.quota_share if quota is None else quota
+    score_options = ScoreOptions(explain=explain, top_k=options.top_k, quota=quota,
+                                 chunk_size=options.chunk_size, progress=False, lang=lang,
+                                 priority_models=tuple(split_names(priority_models) or ()))  # fmt: skip
+    return score_prelist_spark(prelist, models, out, master=master, profile=profile,
+                               options=score_options)  # fmt: skip
+
+
+def spark_scorer(master: str):
+    """:func:`spark_score_input` on ``master``, called like
+    :func:`slrt_ml.pipeline.commands.score_input` (``table`` and ``restart`` do not apply)."""
+
+    def run(models, profile, out, *, table=None, restart=False, **kw: Any) -> SparkScoringResult:
+        return spark_score_input(models, profile, out, master=master, **kw)
+
+    return run
+
+
+def spark_synth(out: Path, households: int, seed: int, *, master: str, params: Any) -> dict:
+    """``slrt-ml data synth --engine spark``: write the registry, print one line per table."""
+    from rich.console import Console
+
+    from slrt_ml.spark.synth import synth_registry_spark
+
+    meta = synth_registry_spark(out, households, seed, master=master, params=params)
+    counts = ", ".join(f"{name} {n:,}" for name, n in meta["counts"].items())
+    Console().print(f"wrote {out} ({len(meta['kabupaten'])} kabupaten, partitioned by "
+                    f"KDPROP/KDKAB): {counts}")  # fmt: skip
+    return meta

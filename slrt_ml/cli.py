@@ -10,15 +10,15 @@ commands; a flag that is given overrides it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from slrt_ml import __version__, preflight
-from slrt_ml.cli_cycles import CycleMonthsOption, CyclesOption, add_cycles_command, synth_cycles
+from slrt_ml.cli_cycles import add_cycles_command
+from slrt_ml.cli_data import data_app
+from slrt_ml.cli_errors import console, user_errors
 from slrt_ml.cli_options import (
     AreaLevel,
     ConfigPath,
@@ -30,7 +30,6 @@ from slrt_ml.cli_options import (
     MasterOption,
     NoTrack,
     RunDir,
-    TableFormat,
     TableOption,
     TopK,
     TrackingUri,
@@ -55,7 +54,6 @@ app = new_app(
         "slrt-ml demo", "slrt-ml train --data registry/ --out run/", "slrt-ml train -h"
     ),
 )
-data_app = new_app(help="Synthetic registry and data validation.")
 app.add_typer(data_app, name="data")
 add_cycles_command(app)
 
@@ -86,152 +84,8 @@ def _root(
 
 
 #: Errors in the user's data, files or config: reported in one line, exit code 1.
-USER_ERRORS = (FileNotFoundError, ValueError)
-
 #: ``slrt-ml score`` wrote its files but scored no household (all rejected, or none given).
 NOTHING_SCORED_EXIT = 3
-
-
-def _console() -> Any:
-    from rich.console import Console
-
-    return Console()
-
-
-def _fail(message: str) -> typer.Exit:
-    from rich.markup import escape
-
-    _console().print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=1)
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """A bad file, column or config value ends the command with its message, no traceback."""
-    try:
-        yield
-    except USER_ERRORS as err:
-        raise _fail(str(err)) from None
-
-
-# --- data: synth / validate / costa-rica ------------------------------------------------
-
-
-@command(data_app, "slrt-ml data synth --out registry/ --households 2000 --format csv",
-          name="synth")  # fmt: skip
-def data_synth(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the registry into.")],
-    households: Annotated[
-        int, typer.Option("--households", min=1, help="Registry households.")
-    ] = 20_000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same files).")] = 0,
-    fmt: Annotated[
-        TableFormat, typer.Option("--format", help="File format.")
-    ] = TableFormat.parquet,
-    profile: Annotated[
-        str,
-        typer.Option(
-            "--profile",
-            help="Generator profile: default, or no_handicaps (SIKS-NG's own "
-            "error sources off; see data/README.md).",
-        ),
-    ] = "default",
-    cycles: CyclesOption = 0,
-    cycle_months: CycleMonthsOption = 6,
-    engine: EngineOption = Engine.local,
-    master: MasterOption = "local[2]",
-) -> None:
-    """Write a synthetic DTKS registry, SIKS-NG output, truth and prelist to OUT."""
-    from rich.progress import Progress
-
-    from slrt_ml.data.synth.generator import generate_registry, summary
-    from slrt_ml.data.synth.parameters import SynthParameters
-
-    with _user_errors():
-        preflight.check_output_folder(out)
-    try:
-        params = SynthParameters.named(profile)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    if cycles:
-        with _user_errors():
-            return synth_cycles(out, households, seed, fmt.value, cycles, cycle_months, params)
-    if engine is Engine.spark:  # a partitioned Parquet registry, one task per kabupaten
-        from slrt_ml.spark.commands import spark_synth
-
-        return spark_synth(out, households, seed, master=master, params=params)
-    with Progress(transient=True) as bar:
-        task = bar.add_task("synth", total=None)
-        meta = generate_registry(
-            out, households, seed, fmt.value, params=params,
-            progress=lambda stage, done, total: bar.update(
-                task, description=stage, completed=done, total=total
-            ),
-        )  # fmt: skip
-    typer.echo(f"wrote {len(meta['counts'])} tables and metadata.json to {out}")
-    typer.echo(summary(meta))
-
-
-@command(data_app, "slrt-ml data validate registry/",
-          "slrt-ml data validate households.csv members.csv", name="validate")  # fmt: skip
-def data_validate(
-    paths: Annotated[
-        list[Path],
-        typer.Argument(help="Registry folders and/or table files (households*.csv ...)."),
-    ],
-) -> None:
-    """Check tables against the data contract: exit 0 when valid, 1 with every problem listed."""
-    from rich.console import Console
-
-    from slrt_ml.cli_output import validation_table
-    from slrt_ml.data.io import TableReadError
-    from slrt_ml.data.registry import validate_paths
-
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise _fail(f"no such file or folder: {', '.join(missing)}; give registry folders or "
-                    "table files (households*.csv, members*.parquet, ...)")  # fmt: skip
-    console = Console(width=200)
-    try:
-        reports = validate_paths(paths)
-    except TableReadError as err:
-        console.print(f"error: {err}", markup=False, highlight=False)
-        raise typer.Exit(code=1) from None
-    console.print(validation_table(reports))
-    for report in reports:
-        for problem in report.problems:
-            console.print(f"{report.path}: {problem}", markup=False, highlight=False)
-    if not all(report.valid for report in reports):
-        raise typer.Exit(code=1)
-
-
-@command(data_app, "slrt-ml data costa-rica --out costa_rica/ --bootstrap 200",
-          name="costa-rica")  # fmt: skip
-def data_costa_rica(
-    out: Annotated[Path, typer.Option("--out", help="Run folder to write.")],
-    train_csv: Annotated[
-        Path | None,
-        typer.Option("--train-csv", help="The competition's train.csv; default: fetch via pip."),
-    ] = None,
-    models: Annotated[
-        str, typer.Option("--models", help="Comma-separated: pmt_ols,logit,gbm,rf,ebm,mlp.")
-    ] = "pmt_ols,logit,gbm,ebm",
-    bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Replicates.")] = 1000,
-    folds: Annotated[int, typer.Option("--folds", min=2, help="Grouped CV folds.")] = 5,
-) -> None:
-    """Costa Rica real-data run: every model against a fitted PMT scorecard at equal coverage."""
-    with _user_errors():
-        preflight.check_output_folder(out)
-        preflight.check_input_file(train_csv, "--train-csv")
-        load_config().with_models(split(models))  # unknown names fail here, listing the known
-    from slrt_ml.pipeline import costa_rica
-
-    comparison = costa_rica.costa_rica_run(
-        out, train_csv=train_csv, models=split(models), bootstrap=bootstrap, folds=folds,
-        progress=True,
-    )  # fmt: skip
-    typer.echo(costa_rica.summary_markdown(costa_rica.comparison_summary(comparison.table)))
-    typer.echo(f"wrote comparison.csv, selections.parquet, slices.csv and models to {out}")
 
 
 # --- train / compare -------------------------------------------------------------------------
@@ -257,7 +111,7 @@ def train(
 ) -> None:
     """Validate the registry (or mapped table), build features, fit every model with grouped CV."""
     one_input(data, mapping, table)
-    with _user_errors():
+    with user_errors():
         cfg = load_config(config).with_models(split(models))
         preflight.check_output_folder(out)
         check_inputs(data, mapping, table)
@@ -266,7 +120,7 @@ def train(
     from slrt_ml.pipeline import commands
     from slrt_ml.pipeline.train import train as train_run
 
-    with _user_errors():
+    with user_errors():
         result = train_run(commands.targeting_data(data, mapping, table, cfg), out, cfg)
     synthetic = " (synthetic data)" if result.manifest.get("synthetic") else ""
     print_frame(result.summary, title=f"Out-of-fold ranking quality{synthetic}")
@@ -274,7 +128,7 @@ def train(
         typer.echo(note)
     _track("log_training", result.run_dir, cfg, tracking_uri, no_track,
            experiment=cfg.tracking.experiment)  # fmt: skip
-    _console().print(f"run folder: [bold]{result.run_dir}[/]")
+    console().print(f"run folder: [bold]{result.run_dir}[/]")
 
 
 def _track(
@@ -286,7 +140,7 @@ def _track(
     from slrt_ml import tracking
 
     run_id = getattr(tracking, what)(target, tracking_uri=tracking_uri, **kw)
-    _console().print(f"MLflow run {run_id} in {tracking.resolve_tracking_uri(tracking_uri)}")
+    console().print(f"MLflow run {run_id} in {tracking.resolve_tracking_uri(tracking_uri)}")
 
 
 @command(app, "slrt-ml compare --run run/ --data registry/",
@@ -328,7 +182,7 @@ def compare(
 ) -> None:
     """Every model and the reference system at equal coverage, with 95% intervals; a report."""
     one_input(data, mapping, table)
-    with _user_errors():
+    with user_errors():
         cfg = load_config(config)
         preflight.check_run_folder(run)
         check_inputs(data, mapping, table)
@@ -336,16 +190,16 @@ def compare(
     from slrt_ml.evaluation.report import console_table
     from slrt_ml.pipeline import commands
 
-    with _user_errors():
+    with user_errors():
         targeting = commands.targeting_data(data, mapping, table, cfg)
         paths, comparison = commands.compare_run(run, targeting, cfg, quota=quota, by=value(by),
                                                  bootstrap=bootstrap, weight=value(weight),
                                                  lang=lang.value, scored=scored)  # fmt: skip
-    _console().print(console_table(comparison, lang=lang.value))
+    console().print(console_table(comparison, lang=lang.value))
     _track("log_comparison", Path(run), cfg, tracking_uri, no_track,
            register_as=cfg.tracking.registered_model_name)  # fmt: skip
     for label, path in paths.items():
-        _console().print(f"{label}: [bold]{path}[/]")
+        console().print(f"{label}: [bold]{path}[/]")
 
 
 # --- explain / score -----------------------------------------------------------------------
@@ -375,7 +229,7 @@ def explain(
 ) -> None:
     """SHAP explanations per household: tidy table, top-k reasons, optional waterfall PNG."""
     one_input(data, mapping, table)
-    with _user_errors():
+    with user_errors():
         cfg = load_config(config)
         preflight.check_run_folder(run)
         preflight.check_run_models(run, [model] if model else None, flag="--model")
@@ -384,7 +238,7 @@ def explain(
         check_inputs(data, mapping, table)
     from slrt_ml.pipeline import commands
 
-    with _user_errors():
+    with user_errors():
         top_k = top_k or cfg.scoring.top_k
         features = commands.explained_features(data, mapping, table, households)
         name, result = commands.explain_run(
@@ -393,10 +247,10 @@ def explain(
     paths = commands.write_explanation(
         result, out or Path(run) / f"explanations_{name}.csv", plot=plot
     )
-    _console().print(result.reasons.head(10).to_string())
-    _console().print(f"explanations ({name}): [bold]{paths['explanations']}[/]")
+    console().print(result.reasons.head(10).to_string())
+    console().print(f"explanations ({name}): [bold]{paths['explanations']}[/]")
     if "waterfall" in paths:
-        _console().print(f"waterfall: [bold]{paths['waterfall']}[/]")
+        console().print(f"waterfall: [bold]{paths['waterfall']}[/]")
 
 
 @command(app, "slrt-ml score --model run/ --prelist registry/ --out scored.csv --explain",
@@ -455,7 +309,7 @@ def score(
 ) -> None:
     """Score a prelist in chunks (or a mapped table): selection, priority, reasons, drift."""
     one_input(prelist, mapping, table, data_flag="--prelist")
-    with _user_errors():
+    with user_errors():
         cfg = load_config(config)
         check_out = preflight.check_output_folder if engine is Engine.spark else None
         (check_out or preflight.check_output_file)(out)
@@ -476,7 +330,7 @@ def score(
     from slrt_ml.pipeline.score import load_scoring_models
     from slrt_ml.spark.commands import spark_scorer
 
-    with _user_errors():
+    with user_errors():
         models, profile, uri = load_scoring_models(
             model, model_names=split(model_name), tracking_uri=tracking_uri,
             trust_pickle=trust_pickle,
@@ -493,7 +347,7 @@ def score(
     _track("log_scoring", result.summary(), cfg, tracking_uri, no_track, output_path=out,
            model_uri=uri, experiment=cfg.tracking.experiment)  # fmt: skip
     if result.n_scored == 0:  # exit code 3: the files are written, but nothing was scored
-        _console().print(
+        console().print(
             f"[bold red]error:[/] no household could be scored ({result.n_input} input rows, "
             f"{result.n_rejected} rejected); the reasons are in {result.rejects}"
         )
@@ -517,7 +371,7 @@ def demo(
     no_track: NoTrack = False,
 ) -> None:
     """The main job end to end on the embedded synthetic registry (about 20,000 households)."""
-    with _user_errors():
+    with user_errors():
         cfg = load_config(config)
         preflight.check_output_folder(out)
         check_tracking(cfg, tracking_uri, no_track)

@@ -102,6 +102,8 @@ def test_score_conformal_flag_adds_the_columns(tmp_path):
     data = registry_targeting_data(load_registry(tmp_path / "reg"))
     config = config_from_dict({"models": ["logit"], "cv": {"folds": 3}})
     run = train(data, tmp_path / "run", config, progress=False).run_dir
+    assert (run / "conformal.json").exists()  # train calibrates every model
+    (run / "conformal.json").unlink()  # an older run folder has none
     args = ["score", "--model", str(run), "--prelist", str(tmp_path / "reg"), "--no-track"]
     missing = CliRunner().invoke(
         app, [*args, "--out", str(tmp_path / "a.csv"), "--conformal", "0.1"]

@@ -88,10 +88,25 @@ class _Clock:
         return self._now()
 
 
+def _champion_selected(run: RunFolder, champion: str, ids: pd.Index) -> np.ndarray | None:
+    """Whether the champion's list holds each of ``ids`` (the population view when the
+    world is simulated, else the default view); ``None`` when a household is not in it."""
+    lists = pd.read_parquet(run.selections, columns=["IDBDT", "system", "selected", "view"])
+    lists = lists[lists["system"] == champion]
+    view = "population" if (lists["view"] == "population").any() else lists["view"].iloc[0]
+    chosen = lists[lists["view"] == view].set_index("IDBDT")["selected"]
+    if not ids.isin(chosen.index).all():
+        return None
+    return chosen.reindex(ids).to_numpy(bool)
+
+
 def _explain_sample(run: RunFolder, data: TargetingData, champion: str, n: int = 200) -> Path:
+    """Exact explanations of ``n`` households, reasons pointing the way of the champion's
+    decision (toward poorer for listed households, toward richer for the others)."""
     model = load_model(run.model_dir(champion))
     sample = data.features.head(n)
-    explanation = explain_households(model, sample, model_name=champion)
+    selected = _champion_selected(run, champion, sample.index.astype("string"))
+    explanation = explain_households(model, sample, model_name=champion, selected=selected)
     return write_table(explanation.table, run.explanations)
 
 

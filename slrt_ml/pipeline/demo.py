@@ -88,24 +88,22 @@ class _Clock:
         return self._now()
 
 
-def _champion_selected(run: RunFolder, champion: str, ids: pd.Index) -> np.ndarray | None:
-    """Whether the champion's list holds each of ``ids`` (the population view when the
-    world is simulated, else the default view); ``None`` when a household is not in it."""
-    lists = pd.read_parquet(run.selections, columns=["IDBDT", "system", "selected", "view"])
-    lists = lists[lists["system"] == champion]
-    view = "population" if (lists["view"] == "population").any() else lists["view"].iloc[0]
-    chosen = lists[lists["view"] == view].set_index("IDBDT")["selected"]
-    if not ids.isin(chosen.index).all():
-        return None
-    return chosen.reindex(ids).to_numpy(bool)
+def _champion_list(run: RunFolder, champion: str) -> pd.Series:
+    """IDBDT -> whether the champion listed the household, in the comparison's default view
+    (``selections.parquet``: the survey sample when the registry has one)."""
+    lists = pd.read_parquet(run.selections, columns=["IDBDT", "system", "selected"])
+    chosen = lists[lists["system"] == champion]
+    return pd.Series(chosen["selected"].to_numpy(bool), index=chosen["IDBDT"].astype("string"))
 
 
 def _explain_sample(run: RunFolder, data: TargetingData, champion: str, n: int = 200) -> Path:
-    """Exact explanations of ``n`` households, reasons pointing the way of the champion's
-    decision (toward poorer for listed households, toward richer for the others)."""
+    """Exact explanations of ``n`` households the comparison measured, reasons pointing the
+    way of the champion's decision (toward poorer if listed, toward richer if not)."""
     model = load_model(run.model_dir(champion))
-    sample = data.features.head(n)
-    selected = _champion_selected(run, champion, sample.index.astype("string"))
+    listed = _champion_list(run, champion)
+    ids = data.features.index.astype("string")
+    sample = data.features[ids.isin(listed.index)].head(n)
+    selected = listed.reindex(sample.index.astype("string")).to_numpy(bool)
     explanation = explain_households(model, sample, model_name=champion, selected=selected)
     return write_table(explanation.table, run.explanations)
 

@@ -496,5 +496,5 @@ def load_registered_model(
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
     try:
         return tracking_model.load_model_folder(local, trust_pickle=trust_pickle)
-    except ValueError as error:
-        raise ValueError(f"{uri}: {error}") from None
+    except ValueError as error:  # same type (UnsafeModelError stays one), the URI in front
+        raise type(error)(f"{uri}: {error}") from None

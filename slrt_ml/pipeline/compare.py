@@ -170,6 +170,8 @@ def policy_outputs(
     need = ("welfare", "persons", "pkh_benefit", f"{data.reference}_selected")
     if any(column not in data.frame.columns for column in need):
         return {}, []
+    if not pd.to_numeric(data.frame["welfare"], errors="coerce").notna().any():
+        return {}, []  # e.g. a mapped survey with a label but no welfare
     paths = write_policy_curves(run_dir, data, bootstrap=POLICY_BOOTSTRAP, seed=seed)
     return paths, written_policy_section(run_dir)
 

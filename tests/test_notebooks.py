@@ -59,7 +59,14 @@ def _assert_no_personal_data(nb, niks: frozenset[str] = frozenset()) -> None:
 
 
 #: lines TensorFlow, CUDA probing and MLflow print that look like failures (slrt_ml.quiet)
-FRAMEWORK_NOISE = ("E0000", "cuInit", "NodeDef", "cudart_stub", "INFO mlflow")
+FRAMEWORK_NOISE = (
+    "E0000",
+    "cuInit",
+    "NodeDef",
+    "cudart_stub",
+    "INFO mlflow",
+    "PySpark does not yet fully support",
+)
 
 
 def _assert_no_framework_noise(nb) -> None:

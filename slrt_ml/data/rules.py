@@ -16,6 +16,7 @@ findings into the problems of a :class:`~slrt_ml.data.schema.SchemaError`,
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -142,6 +143,18 @@ def _pandera_check(rule: ColumnRule) -> object:
 
 
 def _pandera_findings(
+    frame: pd.DataFrame, specs: Mapping[str, ColumnSpec], version: str, unique_id: bool
+) -> list[Finding]:
+    # pandera imports pyspark when it is installed; pyspark 4.3 warns under pandas 3 on
+    # every such import (nothing here runs pandas on Spark): silenced at the source
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+        )
+        return _pandera_findings_quiet(frame, specs, version, unique_id)
+
+
+def _pandera_findings_quiet(
     frame: pd.DataFrame, specs: Mapping[str, ColumnSpec], version: str, unique_id: bool
 ) -> list[Finding]:
     import pandera.pandas as pa

@@ -71,7 +71,7 @@ def print_demo(result: Any) -> None:
     print_frame(
         headline,
         title=f"SYNTHETIC registry: every system selects {result.quota:,} "
-        f"households (SIKS-NG's quota); 95% cluster-bootstrap intervals",
+        f"households (SIKS-NG's quota); 95% intervals clustered by desa",
     )
     registered = f", registered as {result.registered_as}@champion" if result.registered_as else ""
     rule = "simplest model within noise of the lowest exclusion error"

@@ -226,7 +226,7 @@ def test_html_for_another_reference_names_it_and_never_siksng(scorecard_comparis
     estimate = scorecard_comparison.estimate("good", "exclusion_error_diff_vs_pmt_scorecard")
     assert f"{estimate:.3f}<br>" in differences
     assert "<title>pmt_scorecard: models at equal coverage</title>" in page
-    assert "resample household;" in page  # the mapping's word for a cluster
+    assert "leaving out one household (or" in page  # the mapping's word for a cluster
     words_only = re.sub(r"base64,[^\"]+", "", page)  # a PNG's base64 may spell anything
     assert "SIKS-NG" not in words_only and "PKH" not in words_only and "desa" not in words_only
 
@@ -262,7 +262,7 @@ def test_report_states_views_champion_rule_gap_null_and_decomposition():
     assert "## Champion and why" in text and "The champion is" in text
     assert "the gap that chance alone gives" in text
     assert "## How SIKS-NG's error is built" in text and "stale indicators" in text
-    assert "re-applies every model's selection rule" in text
+    assert "re-applying every model's selection rule each time" in text
     page = render_html(comparison, lang="id")
     assert "daftar aslinya adalah bintang merah" in page and "Tampilan populasi" in page
 

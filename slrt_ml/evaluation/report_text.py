@@ -99,8 +99,10 @@ WORDS: dict[str, dict[str, str]] = {
         "survey_weighted": "households (survey-weighted)",
         "weights": "Metric weights", "survey_weight": "x survey weight",
         "weight_household": "one per household", "weight_person": "persons per household",
-        "bootstrap": "{b} bootstrap replicates resample {cluster}; each replicate re-applies "
-        "every model's selection rule; 95% percentile intervals in brackets.",
+        "bootstrap": "95% intervals in brackets. Errors and their differences: jackknife-t, "
+        "leaving out one {cluster} (or group of them) at a time and re-applying every model's "
+        "selection rule each time. Ranking measures: {b} bootstrap replicates resample "
+        "{cluster} (percentile intervals, widened for few clusters).",
         "views_survey": "Survey view (the default): the labelled survey sample only, weighted "
         "by its survey weight, as a real study sees it.",
         "views_population": "Population view: every household, unit weights "
@@ -131,7 +133,7 @@ WORDS: dict[str, dict[str, str]] = {
         "{reference}'s line re-cuts its ranking; its actual list is the red star.",
         "share_selected": "share of households selected",
         "actual_list": "{reference}'s actual list", "recut": "{reference} (ranking, re-cut)",
-        "interval_axis": "error (95% cluster-bootstrap interval)",
+        "interval_axis": "error (95% interval, clustered)",
         "groups": "Exclusion error by household group", "group": "Group", "slicing": "Slicing",
         "gap": "Largest gap between groups",
         "gap_note": "The largest exclusion-error gap between groups of a slicing, with its "
@@ -185,8 +187,10 @@ WORDS: dict[str, dict[str, str]] = {
         "survey_weighted": "rumah tangga (berbobot survei)",
         "weights": "Bobot metrik", "survey_weight": "x bobot survei",
         "weight_household": "satu per rumah tangga", "weight_person": "jiwa per rumah tangga",
-        "bootstrap": "{b} ulangan bootstrap mengambil ulang {cluster}; tiap ulangan menerapkan "
-        "lagi aturan seleksi setiap model; interval persentil 95% dalam kurung.",
+        "bootstrap": "Interval 95% dalam kurung. Galat dan selisihnya: jackknife-t, "
+        "menyisihkan satu {cluster} (atau satu kelompok) setiap kali dan menerapkan lagi "
+        "aturan seleksi setiap model. Ukuran peringkat: {b} ulangan bootstrap mengambil ulang "
+        "{cluster} (interval persentil, dilebarkan bila klaster sedikit).",
         "views_survey": "Tampilan survei (bawaan): hanya sampel survei berlabel, berbobot "
         "survei, seperti yang dilihat studi nyata.",
         "views_population": "Tampilan populasi: semua rumah tangga, bobot 1 "
@@ -218,7 +222,7 @@ WORDS: dict[str, dict[str, str]] = {
         "adalah bintang merah.",
         "share_selected": "bagian rumah tangga terpilih",
         "actual_list": "daftar asli {reference}", "recut": "{reference} (peringkat, dipotong ulang)",
-        "interval_axis": "galat (interval bootstrap klaster 95%)",
+        "interval_axis": "galat (interval 95%, per klaster)",
         "groups": "Galat eksklusi per kelompok rumah tangga", "group": "Kelompok",
         "slicing": "Pengelompokan",
         "gap": "Selisih terbesar antarkelompok",

@@ -10,7 +10,15 @@ from typer.testing import CliRunner
 from slrt_ml.cli import app
 from slrt_ml.data.synth.cycle_registry import decay_per_year as generator_decay
 from slrt_ml.data.synth.cycle_registry import generate_cycles
-from slrt_ml.evaluation.decay import DecayInputError, cycle_errors, decay_per_year, slope
+from slrt_ml.evaluation.decay import (
+    CycleCounts,
+    DecayInputError,
+    cycle_errors,
+    decay_per_year,
+    leave_out_draws,
+    leave_out_groups,
+    slope,
+)
 from slrt_ml.evaluation.report_cycles import cycles_markdown, decay_table
 from slrt_ml.pipeline.cycles import cycle_folders, refit_schedule, run_cycles, write_cycles
 
@@ -33,10 +41,10 @@ def _selections(errors_by_cycle: list[list[int]], months: int = 12) -> pd.DataFr
 def test_slope_is_percentage_points_a_year_by_hand():
     # exclusion error 0/4, 1/4, 2/4 at years 0, 1, 2: +25 pp a year
     frame = _selections([[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 0, 0]])
-    table = decay_per_year(frame, bootstrap=0)
+    table = decay_per_year(frame, interval=False)
     assert table.loc[0, "slope_pp_per_year"] == pytest.approx(25.0)
     assert (table.loc[0, "first"], table.loc[0, "last"]) == (0.0, 0.5)
-    half_year = decay_per_year(_selections([[1, 1], [1, 0]], months=6), bootstrap=0)
+    half_year = decay_per_year(_selections([[1, 1], [1, 0]], months=6), interval=False)
     assert half_year.loc[0, "slope_pp_per_year"] == pytest.approx(100.0)  # 50 pp in 6 months
 
 
@@ -45,34 +53,57 @@ def test_inclusion_and_mistargeting_have_their_denominators():
         "system": "s", "cycle": [0, 0, 0, 0, 1, 1, 1, 1], "years": [0.0] * 4 + [1.0] * 4,
         "cluster": list("abcd") * 2, "target": [1, 1, 0, 0, 1, 1, 0, 0],
         "selected": [1, 1, 0, 0, 1, 0, 1, 0]})  # fmt: skip
-    errors = cycle_errors(frame, bootstrap=0).set_index(["metric", "cycle"])["estimate"]
+    errors = cycle_errors(frame, interval=False).set_index(["metric", "cycle"])["estimate"]
     assert errors[("inclusion_error", 1)] == pytest.approx(0.5)  # 1 non-target of 2 selected
     assert errors[("mistargeting", 1)] == pytest.approx(0.5)  # 2 errors of 4 households
     assert errors[("exclusion_error", 0)] == 0.0
 
 
-def test_bootstrap_interval_brackets_the_estimate_and_is_paired():
+def test_jackknife_interval_brackets_the_estimate_and_is_paired():
     rng = np.random.default_rng(1)
     picks = [list((rng.random(60) > 0.3 + 0.1 * c).astype(int)) for c in range(4)]
     frame = _selections(picks, months=6)
-    table = decay_per_year(frame, bootstrap=300, seed=3)
+    table = decay_per_year(frame)
     row = table.iloc[0]
     assert row.ci_low < row.slope_pp_per_year < row.ci_high
-    again = decay_per_year(frame.sample(frac=1, random_state=0), bootstrap=300, seed=3)
+    again = decay_per_year(frame.sample(frac=1, random_state=0))
     assert again.iloc[0].ci_low == pytest.approx(row.ci_low)  # row order does not matter
-    per_cycle = cycle_errors(frame, metrics=("exclusion_error",), bootstrap=300, seed=3)
+    per_cycle = cycle_errors(frame, metrics=("exclusion_error",))
     assert (
         (per_cycle.ci_low <= per_cycle.estimate) & (per_cycle.estimate <= per_cycle.ci_high)
     ).all()
 
 
+def test_jackknife_interval_by_hand():
+    """Three desa, two cycles, one target household per desa and cycle: the paired
+    leave-one-desa-out slopes give SE and the t(2) interval computed here by hand."""
+    frame = _selections([[1, 1, 1], [0, 1, 1]], months=12)  # EE 0 -> 1/3 in one year
+    row = decay_per_year(frame).iloc[0]
+    assert row.slope_pp_per_year == pytest.approx(100 / 3)
+    leave_outs = np.array([0.0, 50.0, 50.0])  # without d0: EE 0 -> 0; without d1/d2: 0 -> 1/2
+    se = np.sqrt(2 / 3 * ((leave_outs - leave_outs.mean()) ** 2).sum())
+    half = 4.302652729911275 * se  # t(2) 97.5% quantile
+    assert (row.ci_low, row.ci_high) == pytest.approx((100 / 3 - half, 100 / 3 + half))
+
+
+def test_counts_must_share_leave_out_groups():
+    full, one, two = np.array([1.0, 1, 0, 0]), np.ones((3, 4)), np.ones((2, 4))
+    items = [CycleCounts("s", 0, 0.0, full, one), CycleCounts("s", 1, 1.0, full, two)]
+    with pytest.raises(DecayInputError, match="leave-out replicates differ"):
+        decay_per_year(items)
+    groups = leave_out_groups([f"d{k:03d}" for k in range(450)])
+    assert max(groups.values()) == 199  # at most 200 groups
+    draws = leave_out_draws(["d000", "d200", "d001"], groups)
+    assert draws.shape == (200, 3) and draws[0].tolist() == [0, 0, 1]
+
+
 def test_bad_input_names_the_columns():
     with pytest.raises(DecayInputError, match="missing columns \\['cluster'\\]"):
-        decay_per_year(_selections([[1]]).drop(columns="cluster"), bootstrap=0)
+        decay_per_year(_selections([[1]]).drop(columns="cluster"), interval=False)
     bad = _selections([[1, 1], [1, 0]])
     bad.loc[0, "years"] = 9.0
     with pytest.raises(DecayInputError, match="one value per cycle"):
-        decay_per_year(bad, bootstrap=0)
+        decay_per_year(bad, interval=False)
     assert np.isnan(slope(np.array([1.0, 1.0]), np.array([0.1, 0.2])))
 
 
@@ -184,3 +215,19 @@ def test_a_folder_without_cycles_is_refused(tmp_path):
         cycle_folders(tmp_path)
     run = CliRunner().invoke(app, ["cycles", "--data", str(tmp_path), "--out", str(tmp_path / "o")])
     assert run.exit_code == 1
+
+
+def test_decay_counts_reproduce_each_cycles_comparison(result):
+    """The decay re-selects every list from its scores; on all households that must give
+    the very errors `compare` reported for each cycle (first and last cycle checked)."""
+    decay = result.decay.set_index(["policy", "system", "metric"])
+    grid = result.grid.set_index(["model", "train_cycle", "test_cycle", "metric"])["estimate"]
+    errors = result.errors.set_index(["policy", "system", "cycle", "metric"])["estimate"]
+    for metric in ("exclusion_error", "inclusion_error"):
+        row = decay.loc[("never", "pmt_ols", metric)]
+        assert row["first"] == pytest.approx(grid[("pmt_ols", 0, 0, metric)], abs=1e-12)
+        assert row["last"] == pytest.approx(grid[("pmt_ols", 0, 3, metric)], abs=1e-12)
+        siksng = decay.loc[("published", "siksng", metric)]
+        assert siksng["last"] == pytest.approx(
+            errors[("published", "siksng", 3, metric)], abs=1e-12
+        )

@@ -35,8 +35,9 @@ _INTRO = (
     "fitted on: `never` (cycle 0), `every_k` (every k cycles) or `drift` (when the prelist "
     "entering a cycle drifts from the training features by a mean PSI above the "
     "threshold). Decay is the least-squares slope of the error against years, in "
-    "percentage points a year (positive: the list goes stale), with a 95% interval from "
-    "a paired desa bootstrap over cycles that holds each cycle's lists fixed."
+    "percentage points a year (positive: the list goes stale), with a 95% jackknife-t "
+    "interval: each replicate leaves the same desa out of every cycle and re-selects "
+    "each model's list at SIKS-NG's coverage without them."
 )
 
 

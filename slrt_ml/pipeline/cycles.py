@@ -14,7 +14,8 @@ population view: the synthetic truth of every household; re-selecting intervals 
   prelist drifts from the model's training features by a mean PSI above the threshold;
   :mod:`slrt_ml.features.drift`); errors per cycle with intervals (``cycle_errors.csv``);
 - **decay**: slope of each system's error against years, percentage points a year, with a
-  paired desa-bootstrap interval over cycles (:mod:`slrt_ml.evaluation.decay`,
+  paired leave-one-desa-out jackknife-t interval over cycles, every model's list
+  re-selected under SIKS-NG's quota in each leave-out (:mod:`slrt_ml.evaluation.decay`,
   ``cycle_decay.csv``).
 """
 
@@ -31,9 +32,11 @@ import pandas as pd
 from slrt_ml.config import Config, load_config
 from slrt_ml.data.io import atomic_path, write_table
 from slrt_ml.data.registry import load_prelist
+from slrt_ml.evaluation.bootstrap import replicate_confusion
 from slrt_ml.evaluation.compare import Comparison, compare
-from slrt_ml.evaluation.decay import decay_per_year
+from slrt_ml.evaluation.decay import CycleCounts, decay_per_year, leave_out_draws, leave_out_groups
 from slrt_ml.evaluation.report_cycles import cycles_html, cycles_markdown
+from slrt_ml.evaluation.systems import systems_from_selections
 from slrt_ml.features.drift import DriftAccumulator, feature_profile
 from slrt_ml.features.households import household_features
 from slrt_ml.models.cv import fit_final
@@ -158,34 +161,54 @@ def _grid(comparisons, months) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _policy_frames(schedule, grid, comparisons, datas, months):
-    """Per-cycle errors and the selections over cycles of every policy (+ SIKS-NG)."""
-    errors, selections = [], []
-    plans = {**schedule, "published": [(c, np.nan) for c in range(len(datas))]}
+def _policy_errors(schedule, grid, n_cycles, months) -> pd.DataFrame:
+    """Per-cycle errors of every policy (+ SIKS-NG's published list) from the grid."""
+    errors = []
+    plans = {**schedule, "published": [(c, np.nan) for c in range(n_cycles)]}
     for policy, plan in plans.items():
         for c, (t, _) in enumerate(plan):
             pick = grid[(grid["test_cycle"] == c) & (grid["train_cycle"] == t)]
             pick = pick[(pick["model"] == "siksng") == (policy == "published")]
             errors.append(pick.assign(policy=policy, cycle=c, years=c * months / 12))
-            chosen = comparisons[c].selections
-            chosen = chosen[chosen["system"].str.endswith(f"@{t}") | (policy == "published")]
-            if policy == "published":
-                chosen = chosen[chosen["system"] == "siksng"]
-            clusters = datas[c].frame.set_index("IDBDT")["cluster"]
-            selections.append(chosen.assign(
-                system=chosen["system"].str.partition("@")[0], policy=policy, cycle=c,
-                years=c * months / 12, cluster=chosen["IDBDT"].map(clusters).to_numpy()))  # fmt: skip
     error_frame = pd.concat(errors, ignore_index=True).rename(columns={"model": "system"})
     columns = ["policy", "system", "train_cycle", "cycle", "years", "metric", "estimate",
                "ci_low", "ci_high"]  # fmt: skip
-    return error_frame[columns], pd.concat(selections, ignore_index=True)
+    return error_frame[columns]
 
 
-def _decay(selections: pd.DataFrame, bootstrap: int, seed: int) -> pd.DataFrame:
+def _cycle_counts(comparisons, datas) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Per cycle, per system: confusion counts on all households (4,) and in each paired
+    leave-out (J x 4), every model's list re-selected under SIKS-NG's quota in each
+    leave-out; leave-out ``j`` drops the same desa in every cycle."""
+    groups = leave_out_groups(
+        pd.concat([d.frame["cluster"].astype(str) for d in datas], ignore_index=True).unique()
+    )
+    out = []
+    for comparison, data in zip(comparisons, datas, strict=True):
+        systems = systems_from_selections(comparison.selections, data.frame, "household",
+                                          "siksng")  # fmt: skip
+        labels = np.sort(data.frame.set_index(data.frame["IDBDT"].astype("string"))
+                         .reindex(systems.ids)["cluster"].astype("string").unique())  # fmt: skip
+        full = replicate_confusion(systems, np.ones((1, len(labels)), np.int64))[0]
+        leave_outs = replicate_confusion(systems, leave_out_draws(labels, groups))
+        out.append({name: (full[s], leave_outs[:, s]) for s, name in enumerate(systems.scores)})
+    return out
+
+
+def _decay(schedule, counts, months) -> pd.DataFrame:
+    """Decay per year of every policy's lists (+ SIKS-NG's), re-selected in each leave-out."""
     parts = []
-    for policy, part in selections.groupby("policy", sort=False):
-        table = decay_per_year(part, metrics=(*ERROR_METRICS, "mistargeting"),
-                               bootstrap=bootstrap, seed=seed)  # fmt: skip
+    plans = {**schedule, "published": [(c, np.nan) for c in range(len(counts))]}
+    for policy, plan in plans.items():
+        items = []
+        for c, (t, _) in enumerate(plan):
+            names = ["siksng"] if policy == "published" else [
+                n for n in counts[c] if n.endswith(f"@{t}")]  # fmt: skip
+            for name in names:
+                full, leave_outs = counts[c][name]
+                items.append(CycleCounts(name.partition("@")[0], c, c * months / 12, full,
+                                         leave_outs))  # fmt: skip
+        table = decay_per_year(items, metrics=(*ERROR_METRICS, "mistargeting"))
         parts.append(table.assign(policy=policy))
     out = pd.concat(parts, ignore_index=True)
     return out[["policy", *[c for c in out.columns if c != "policy"]]]
@@ -221,7 +244,7 @@ def run_cycles(
         if progress:
             progress(f"compared cycle {c}")
     grid = _grid(comparisons, months)
-    errors, selections = _policy_frames(schedule, grid, comparisons, datas, months)
+    errors = _policy_errors(schedule, grid, len(datas), months)
     refits = pd.DataFrame([
         {"policy": p, "cycle": c, "train_cycle": t, "drift_psi": d}
         for p, plan in schedule.items() for c, (t, d) in enumerate(plan)
@@ -229,7 +252,8 @@ def run_cycles(
     generator_file = Path(data_dir) / "cycles.json"
     generator = json.loads(generator_file.read_text("utf-8")) if generator_file.exists() else {}
     return CycleResult(grid[grid["model"] != "siksng"].reset_index(drop=True), errors,
-                       _decay(selections, bootstrap, seed), refits, generator, months)  # fmt: skip
+                       _decay(schedule, _cycle_counts(comparisons, datas), months), refits,
+                       generator, months)  # fmt: skip
 
 
 def write_cycles(result: CycleResult, out: str | Path) -> dict[str, Path]:

@@ -49,7 +49,8 @@ def test_survey_view_weights_metrics_and_quota_by_hand():
         exclusion_error(frame["target"], frame["siksng_selected"])
     )
     table = result.long_table()
-    assert list(table.columns) == ["system", "metric", "estimate", "ci_low", "ci_high", "view"]
+    assert list(table.columns) == ["system", "metric", "estimate", "ci_low", "ci_high", "view",
+                                   "rule", "list_size"]  # fmt: skip
     assert table["view"].unique().tolist() == ["survey", "population"]
     assert compare(frame, ["model"], bootstrap=0, views=["survey"]).other_views == []
 

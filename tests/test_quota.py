@@ -105,3 +105,28 @@ def test_persons_and_budget_quotas_hold_the_reference_amount(frame):
 def test_budget_quota_without_benefits_is_refused(frame):
     with pytest.raises(ValueError, match="`pkh_benefit` column.*Rupiah a year"):
         compare(frame.drop(columns="pkh_benefit"), ["good"], quota="budget:siksng", bootstrap=0)
+
+
+def test_parse_quota_reads_the_desil_rule():
+    rule = parse_quota("desil:4")
+    assert rule == Quota(4, "households", kind="desil") and rule.is_desil and rule.max_desil == 4
+    assert str(rule) == "desil:4" and parse_quota(rule) is rule
+    assert parse_quota("desil:10").max_desil == 10 and parse_quota(" desil:1 ").max_desil == 1
+    assert not parse_quota("0.4").is_desil and parse_quota("0.4").max_desil is None
+
+
+@pytest.mark.parametrize(
+    ("quota", "message"),
+    [("desil:0", r"'desil:0'.*whole number 1..10.*got '0'"),
+     ("desil:11", r"'desil:11'.*whole number 1..10.*got '11'"),
+     ("desil:x", r"'desil:x'.*whole number 1..10.*'x' is not a number"),
+     ("desil:4.5", r"whole number 1..10.*got '4.5'"),
+     ("desil:", "is not a number"),
+     ("persons:desil:4", "written 'desil:K'.*not persons or Rupiah"),
+     ("desil", "written 'desil:K'")],
+)  # fmt: skip
+def test_a_bad_desil_rule_says_what_is_allowed(quota, message):
+    with pytest.raises(ValueError, match=message):
+        parse_quota(quota)
+    with pytest.raises(QuotaError, match="--quota: .*" + message):
+        _parse_quota(quota)

@@ -8,7 +8,8 @@ bootstrap), so differences between systems get their own intervals. In each repl
   counts are a (B x K) multiplicity matrix times the (K x 4) per-desa counts;
 - every model's list is re-selected from its scores under the quota recomputed on the
   replicate (:mod:`slrt_ml.evaluation.reselection`: the reference's count there, or the
-  full data's coverage rate, per area with ``by``); holding the lists fixed instead gave
+  full data's coverage rate, per area with ``by``; under the desil rule, desil 1..K of the
+  model's own ranking of every household of the replicate); holding the lists fixed instead gave
   intervals that covered 74% for a model's exclusion error and difference intervals about
   twice too wide in a simulation with known truth (``bench/interval_coverage.py``);
 - ranking metrics (ROC-AUC, PR-AUC, Spearman against welfare) are recomputed with the
@@ -48,7 +49,7 @@ import pandas as pd
 
 from slrt_ml.evaluation.metrics import RANKING_METRICS, SELECTION_METRICS
 from slrt_ml.evaluation.ranking_replicates import ScoreRanking, WelfareRanking
-from slrt_ml.evaluation.reselection import RankedList, reselected_counts
+from slrt_ml.evaluation.reselection import rule_sums
 from slrt_ml.evaluation.systems import Systems
 
 __all__ = [
@@ -208,7 +209,8 @@ def _per_cluster_counts(data: Systems) -> np.ndarray:
 def replicate_confusion(data: Systems, draws: np.ndarray, *, reselect: bool = True) -> np.ndarray:
     """(B x systems x 4) weighted counts ``tp, fn, fp, tn`` on each replicate.
 
-    ``reselect=True`` re-applies ``data.rule`` to every system not in ``data.given``;
+    ``reselect=True`` re-applies ``data.rule`` (a quota or the desil rule,
+    :func:`~slrt_ml.evaluation.reselection.rule_sums`) to every system not in ``data.given``;
     ``reselect=False`` keeps every list as selected on the full data (the old method,
     kept for ``bench/interval_coverage.py``).
     """
@@ -225,15 +227,14 @@ def replicate_confusion(data: Systems, draws: np.ndarray, *, reselect: bool = Tr
             f"selections hold no system {data.reference!r}: pass reference=, a count or "
             "share as quota=, or bootstrap=0"
         )
-    quota = data.rule.replicate_quota(draws, codes, data.eligible)
+    columns = np.column_stack([data.weights * data.target, data.weights]).astype(np.float64)
     for s, name in enumerate(names):
         if name in data.given:
             continue
-        ranked = RankedList.from_scores(data.scores[name], data.eligible, data.area, data.tie)
-        tp, chosen = reselected_counts(
-            ranked, draws, codes, quota, data.target, data.weights, data.eligible, data.area,
-            data.unit_weight,
-        )  # fmt: skip
+        tp, chosen = rule_sums(
+            data.rule, data.scores[name], draws, codes, columns, data.eligible, data.area,
+            data.tie,
+        ).T  # fmt: skip
         target_total = totals[:, s, 0] + totals[:, s, 1]
         everyone = totals[:, s].sum(axis=1)
         totals[:, s] = np.column_stack(

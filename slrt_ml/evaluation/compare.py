@@ -21,7 +21,14 @@ and:
    the *same* draw. Ranking metrics (``roc_auc, pr_auc, spearman_welfare``) get intervals
    too, from the replicates with multiplicity weights.
 
-``Comparison.table`` is long: ``system, metric, estimate, ci_low, ci_high``. A model's
+Under the desil rule (``quota="desil:K"``) there is no common quota: each model lists its
+eligible households in desil 1..K of its own national ranking and the reference its
+published desil 1..K (or its given list), so lists differ in size; every replicate and
+jackknife leave-out re-applies the rule (:func:`slrt_ml.evaluation.reselection.rule_sums`).
+
+``Comparison.table`` is long: ``system, metric, estimate, ci_low, ci_high`` plus ``view``,
+``rule`` (the selection rule, e.g. ``"siksng"``, ``"0.2"``, ``"desil:4"``) and ``list_size``
+(the system's list: households, survey-weighted in the survey view). A model's
 difference from the reference is a row of its own named ``<metric>_diff_vs_<reference>``
 (model minus reference, so a negative exclusion-error difference means the model misses
 fewer of the target), with its own paired-bootstrap interval.
@@ -134,7 +141,11 @@ class Comparison:
     population view of synthetic data with a survey sample), and :meth:`long_table` /
     :meth:`long_slice_table` stack every view for ``comparison.csv`` and ``slices.csv``.
     ``gap_decomposition`` is the generator's decomposition of the reference's error
-    (``[{"step", "exclusion_error"}]``), when the data has one.
+    (``[{"step", "exclusion_error"}]``), when the data has one. ``list_sizes`` is each
+    system's list size (households, survey-weighted in the survey view): equal under a
+    quota, different under the desil rule (``quota_rule.is_desil``; ``quota`` is then K);
+    ``reference_list`` says how the reference's list was made (``"given"``, or
+    ``"published desil"`` under the desil rule).
     """
 
     selections: pd.DataFrame
@@ -154,6 +165,8 @@ class Comparison:
     quota_rule: Quota | None = None
     other_views: list[Comparison] | None = None
     gap_decomposition: list[dict] | None = None
+    list_sizes: dict[str, float] | None = None
+    reference_list: str = "given"
 
     def views(self) -> list[Comparison]:
         """This comparison and its other views, default view first."""
@@ -203,7 +216,12 @@ def _check_frame(
         raise ValueError(f"weight must be 'household' or 'person', got {weight!r}")
 
 
-def _area_column(frame: pd.DataFrame, by: str | None) -> str | None:
+def _area_column(frame: pd.DataFrame, by: str | None, rule: Quota | None = None) -> str | None:
+    if by is not None and rule is not None and rule.is_desil:
+        raise ValueError(
+            f"--quota {rule} ranks every household nationally (as BPS ranks the registry into "
+            f"desil); --by {by} does not apply to it: leave --by out"
+        )
     column = "cluster" if by == "KDDESA" else by
     if column is not None and column not in frame.columns:
         raise ValueError(
@@ -237,7 +255,11 @@ def compare(
         with unit ``households``, ``persons`` (``persons`` column) or ``budget`` (Rupiah:
         the ``pkh_benefit`` of the selected), e.g. ``"persons:0.2"``, ``"budget:siksng"``.
         Equal coverage means equal in that unit; households are taken in score order
-        while the cumulative amount fits.
+        while the cumulative amount fits. ``"desil:K"`` (K in 1..10) is the desil rule
+        instead: each model lists its eligible households in desil 1..K of its own
+        national ranking of every household (survey-weighted in the survey view), the
+        reference its eligible households with ``<reference>_desil`` <= K when the frame
+        has that column (else its given list); lists differ in size (``list_sizes``).
     by : ``None`` (one national ranking), ``"KDKEC"`` or ``"KDDESA"`` (rank within each
         area at its own quota).
     bootstrap : replicates of the paired desa bootstrap (0: point estimates only). Each
@@ -264,6 +286,7 @@ def compare(
     slices = default_slices(frame) if slices is None else list(slices)
     _check_frame(frame, systems, weight, reference, slices)
     rule = parse_quota(quota, reference_names=(reference,))
+    _area_column(frame, by, rule)
     views = available_views(frame) if views is None else list(views)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     results = [
@@ -284,7 +307,9 @@ def _compare_view(
     rows = frame if view == "population" else frame[frame["labelled"].fillna(0).astype(bool)]
     rows = rows.reset_index(drop=True)
     draws = bootstrap_draws(data, bootstrap, rng)
-    table = comparison_table(data, bootstrap, rng, draws=draws).assign(view=view)
+    sizes = data.list_sizes()
+    table = comparison_table(data, bootstrap, rng, draws=draws)
+    table = table.assign(view=view, rule=str(rule), list_size=table["system"].map(sizes))
     mapped = [p.name for p in slicings(rows, slices)]
     slice_rows, _ = _breakdowns.slices(rows, data, mapped)
     slice_table, slice_gaps = group_gap_tables(rows, data, mapped, draws, rng)
@@ -304,6 +329,8 @@ def _compare_view(
         slice_table=slice_table.assign(view=view),
         view=view,
         quota_rule=rule,
+        list_sizes=sizes,
+        reference_list=data.reference_list,
     )
 
 
@@ -318,8 +345,9 @@ def compare_systems(
     quota: str | int | float = "siksng",
     by: str | None = None,
 ) -> pd.DataFrame:
-    """The comparison table (``system, metric, estimate, ci_low, ci_high, view``) from long
-    selections (household quotas, the population view: no survey weights).
+    """The comparison table (``system, metric, estimate, ci_low, ci_high, view, rule,
+    list_size``) from long selections (household quotas or the desil rule, the population
+    view: no survey weights).
 
     Parameters
     ----------
@@ -338,7 +366,10 @@ def compare_systems(
     area_column = "cluster" if by == "KDDESA" else by
     data = systems_from_selections(selections, frame, weight, reference, quota, area_column)
     table = comparison_table(data, bootstrap, np.random.default_rng(seed))
-    return table.assign(view="population")
+    rule = str(parse_quota(quota, reference_names=(reference,)))
+    return table.assign(
+        view="population", rule=rule, list_size=table["system"].map(data.list_sizes())
+    )
 
 
 def metrics_from_selections(

@@ -38,7 +38,7 @@ from slrt_ml.evaluation.bootstrap import (
     percentile_interval,
     ranking_replicate_count,
 )
-from slrt_ml.evaluation.reselection import RankedList, reselected_sums
+from slrt_ml.evaluation.reselection import rule_sums
 from slrt_ml.evaluation.systems import Systems
 
 __all__ = ["PERMUTATIONS", "SLICE_TABLE_COLUMNS", "Slicing", "slicings", "group_gap_tables"]
@@ -117,10 +117,8 @@ def _replicate_sums(data: Systems, name: str, draws: np.ndarray, columns: np.nda
     if name in data.given or data.rule is None:
         chosen = columns * data.selected[name][:, None]
         return draws.astype(np.float64) @ cluster_totals(codes, n_clusters, list(chosen.T))
-    quota = data.rule.replicate_quota(draws, codes, data.eligible)
-    ranked = RankedList.from_scores(data.scores[name], data.eligible, data.area, data.tie)
-    return reselected_sums(
-        ranked, draws, codes, quota, columns, data.eligible, data.area, data.unit_weight
+    return rule_sums(  # a quota or the desil rule
+        data.rule, data.scores[name], draws, codes, columns, data.eligible, data.area, data.tie
     )
 
 

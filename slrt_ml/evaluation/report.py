@@ -31,7 +31,14 @@ import pandas as pd
 from slrt_ml.evaluation import report_figures as figures
 from slrt_ml.evaluation import report_sections as sections
 from slrt_ml.evaluation.report_inputs import ReportExtras, ReportNames
-from slrt_ml.evaluation.report_text import glossary, metric_label, words
+from slrt_ml.evaluation.report_text import (
+    desil_text,
+    glossary,
+    list_sizes_text,
+    metric_label,
+    rule_words,
+    words,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -112,7 +119,7 @@ def report_title(comparison: Comparison, lang: str = "en", names: ReportNames | 
     """The data's own title (mapping ``names.title``), else one naming the reference."""
     if names is not None and names.title:
         return names.title
-    w = words(lang)
+    w = rule_words(lang, comparison.quota_rule)
     if comparison.reference == "siksng":
         return w["title_siksng"]
     return w["title"].format(reference=reference_label(comparison.reference))
@@ -124,6 +131,9 @@ def report_title(comparison: Comparison, lang: str = "en", names: ReportNames | 
 
 def _quota_text(comparison: Comparison, w: dict[str, str], names: ReportNames) -> str:
     rule = comparison.quota_rule
+    if rule is not None and rule.is_desil:  # no common quota: the rule in words
+        label = reference_label(comparison.reference)
+        return desil_text(rule.max_desil, label, comparison.reference_list, w)
     unit = w.get(rule.unit if rule is not None else "households", w["households"])
     if (rule is None or rule.unit == "households") and comparison.view == "survey":
         unit = w["survey_weighted"]
@@ -145,6 +155,12 @@ def _setup(comparison: Comparison, w: dict[str, str], label: str, names: ReportN
         f"{w['weights']}: {weight}.",
         w["bootstrap"].format(b=comparison.bootstrap, cluster=names.level("cluster", w["desa"])),
     ]
+    if comparison.list_sizes:  # each list's size; under the desil rule they differ
+        unit = w["survey_weighted" if comparison.view == "survey" else "households"]
+        sizes = list_sizes_text(comparison.list_sizes, unit, w, label, comparison.reference)
+        rule = comparison.quota_rule
+        extra = f" {w['desil_not_equal']}" if rule is not None and rule.is_desil else ""
+        lines.insert(1, sizes + extra)
     views = comparison.views()
     if len(views) == 1 and views[0].view == "population":
         lines.append(w["views_all"])  # one view: nothing simulated to say
@@ -262,7 +278,7 @@ def _extras(extras: ReportExtras, w: dict[str, str]) -> list:
 
 def _document(comparison: Comparison, title: str | None, synthetic: bool, lang: str,
               extras: ReportExtras | None) -> tuple[str, list]:  # fmt: skip
-    w = words(lang)
+    w = rule_words(lang, comparison.quota_rule)
     extras = extras or ReportExtras()
     names = extras.names
     label = reference_label(comparison.reference)
@@ -383,13 +399,20 @@ def console_table(comparison: Comparison, lang: str = "en") -> Table:
     metrics = ("exclusion_error", "inclusion_error", "mistargeting", "roc_auc")
     label = reference_label(comparison.reference)
     heading = w["equal_coverage_with"].format(reference=label)
+    desil = comparison.quota_rule is not None and comparison.quota_rule.is_desil
+    if desil:  # lists differ in size: say so, and show each list's size
+        heading = w["desil_heading"].format(k=comparison.quota_rule.max_desil)
     table = Table(title=f"{heading}: {_quota_text(comparison, w, names)}")
     table.add_column(w["system"])
+    if desil:
+        table.add_column(w["list_size"], justify="right")
     for metric in metrics:
         table.add_column(metric_label(metric, lang), justify="right")
     cells = summary_table(comparison)
+    sizes = comparison.list_sizes or {}
     for system in cells.index:
         style = "bold" if system == comparison.reference else None
-        row = (str(cells.loc[system].get(m, w["na"])) for m in metrics)
-        table.add_row(system, *row, style=style)
+        row = [str(cells.loc[system].get(m, w["na"])) for m in metrics]
+        size = [f"{sizes[system]:,.0f}" if system in sizes else w["na"]] if desil else []
+        table.add_row(system, *size, *row, style=style)
     return table

@@ -10,11 +10,18 @@ prints goes through here, so a language is added in one place.
 'Exclusion error'
 >>> glossary("en")[0]["denominator"]
 'households in the target group'
+
+Under the desil rule (``--quota desil:K``) lists differ in size, so :func:`rule_words`
+swaps every "equal coverage" heading for one naming the rule, and the set-up states the
+rule (:func:`desil_text`) and each list's size (:func:`list_sizes_text`).
 """
 
 from __future__ import annotations
 
-__all__ = ["LANGUAGES", "WORDS", "METRIC_WORDS", "words", "metric_label", "glossary", "check_lang"]
+from typing import Any
+
+__all__ = ["LANGUAGES", "WORDS", "METRIC_WORDS", "words", "metric_label", "glossary", "check_lang",
+           "rule_words", "desil_text", "list_sizes_text"]  # fmt: skip
 
 LANGUAGES = ("id", "en")
 
@@ -128,6 +135,20 @@ WORDS: dict[str, dict[str, str]] = {
         "view": "{view} view: errors at equal coverage",
         "view_population": "Population", "view_survey": "Survey",
         "equal_coverage_with": "Equal coverage with {reference}",
+        "list_sizes": "List sizes in {unit}: {sizes}.",
+        "desil_rule": "each model lists its eligible households in desil 1-{k} of its own "
+        "national ranking of every household; {reference} {reference_list}",
+        "desil_quota": "Selection rule (no common quota)",
+        "desil_published": "lists its eligible households in its published desil 1-{k}",
+        "desil_given": "keeps its given list (no published desil)",
+        "desil_not_equal": "Lists differ in size: this is not a comparison at equal coverage; "
+        "read the errors together with each list's size.",
+        "desil_title": "{reference}: models under the desil 1-{k} rule",
+        "desil_title_siksng": "PKH targeting: models and SIKS-NG under the desil 1-{k} rule",
+        "desil_errors": "Errors under the desil 1-{k} rule (lists differ in size)",
+        "desil_view": "{view} view: errors under the desil 1-{k} rule",
+        "desil_heading": "Desil 1-{k} rule, not equal coverage",
+        "list_size": "List size",
         "curves": "Coverage curves",
         "curves_note": "Each line is one system's ranking cut at 5% to 60% of households. "
         "{reference}'s line re-cuts its ranking; its actual list is the red star.",
@@ -216,6 +237,20 @@ WORDS: dict[str, dict[str, str]] = {
         "view": "Tampilan {view}: galat pada cakupan yang sama",
         "view_population": "populasi", "view_survey": "survei",
         "equal_coverage_with": "Cakupan sama dengan {reference}",
+        "list_sizes": "Ukuran daftar dalam {unit}: {sizes}.",
+        "desil_rule": "tiap model mendaftar rumah tangga layaknya di desil 1-{k} dari peringkat "
+        "nasionalnya sendiri atas semua rumah tangga; {reference} {reference_list}",
+        "desil_quota": "Aturan seleksi (tanpa kuota bersama)",
+        "desil_published": "mendaftar rumah tangga layaknya di desil 1-{k} yang dipublikasikan",
+        "desil_given": "memakai daftarnya sendiri (tanpa desil yang dipublikasikan)",
+        "desil_not_equal": "Ukuran daftar berbeda: ini bukan perbandingan pada cakupan yang "
+        "sama; baca galat bersama ukuran tiap daftar.",
+        "desil_title": "{reference}: model dengan aturan desil 1-{k}",
+        "desil_title_siksng": "Penargetan PKH: model dan SIKS-NG dengan aturan desil 1-{k}",
+        "desil_errors": "Galat dengan aturan desil 1-{k} (ukuran daftar berbeda)",
+        "desil_view": "Tampilan {view}: galat dengan aturan desil 1-{k}",
+        "desil_heading": "Aturan desil 1-{k}, bukan cakupan yang sama",
+        "list_size": "Ukuran daftar",
         "curves": "Kurva cakupan",
         "curves_note": "Tiap garis adalah peringkat satu sistem yang dipotong pada 5% sampai "
         "60% rumah tangga. Garis {reference} memotong ulang peringkatnya; daftar aslinya "
@@ -295,3 +330,45 @@ def glossary(lang: str, metrics: tuple[str, ...] | None = None) -> list[dict[str
         label, meaning, denominator = METRIC_WORDS[metric][check_lang(lang)]
         rows.append({"metric": label, "meaning": meaning, "denominator": denominator})
     return rows
+
+
+#: Headings that say "equal coverage", and their desil-rule wording (``desil_<key>``).
+_DESIL_HEADINGS = ("title", "title_siksng", "errors", "view", "quota")
+
+
+def rule_words(lang: str, rule: Any = None) -> dict[str, str]:
+    """:func:`words`, with the desil rule's headings when ``rule`` (a ``Quota``) is one.
+
+    >>> from slrt_ml.targeting.quota import parse_quota
+    >>> rule_words("en", parse_quota("desil:4"))["errors"]
+    'Errors under the desil 1-4 rule (lists differ in size)'
+    >>> rule_words("en", parse_quota("siksng"))["errors"]
+    'Errors at equal coverage'
+    """
+    w = words(lang)
+    if rule is None or not getattr(rule, "is_desil", False):
+        return w
+    k = str(rule.max_desil)
+    return w | {key: w[f"desil_{key}"].replace("{k}", k) for key in _DESIL_HEADINGS}
+
+
+def desil_text(k: int, reference: str, reference_list: str, w: dict[str, str]) -> str:
+    """The desil rule in words, saying how the reference's list was made.
+
+    >>> desil_text(4, "SIKS-NG", "given", words("en"))[-49:]
+    'SIKS-NG keeps its given list (no published desil)'
+    """
+    how = w["desil_published" if reference_list == "published desil" else "desil_given"]
+    return w["desil_rule"].format(k=k, reference=reference, reference_list=how.format(k=k))
+
+
+def list_sizes_text(sizes: dict[str, float], unit: str, w: dict[str, str], label: str,
+                    reference: str) -> str:  # fmt: skip
+    """Each system's list size in one sentence (the reference under its label).
+
+    >>> list_sizes_text({"siksng": 120.0, "logit": 131.0}, "households", words("en"),
+    ...                 "SIKS-NG", "siksng")
+    'List sizes in households: SIKS-NG 120, logit 131.'
+    """
+    parts = [f"{label if name == reference else name} {size:,.0f}" for name, size in sizes.items()]
+    return w["list_sizes"].format(unit=unit, sizes=", ".join(parts))

@@ -28,12 +28,14 @@ How a replicate is measured (``m`` = how often a household's desa was drawn):
   the cut-off contributes the whole number of its copies that fit (with every ``m = 1``
   this is the full-data rule: take households while the cumulative weight fits).
 - **Desil rule** (:meth:`QuotaRule.from_desil`, :mod:`slrt_ml.targeting.desil`): desil
-  1..k of the system's own national ranking is the top ``k/10`` of *all* the replicate's
-  households (eligible or not). Rank every household (``RankedList.from_scores`` with all
-  eligible), cut at ``k/10`` of the replicate's households and multiply the summed
-  columns by eligibility: an ineligible household takes its place in the ranking but is
-  not listed, as in :func:`slrt_ml.targeting.desil.select_by_desil`. A *published* desil
-  (SIKS-NG's) is a property of the household: its list stays as given.
+  1..k of the system's own national ranking is every copy that *starts* before ``k/10`` of
+  the weight of *all* the replicate's households (eligible or not; households, or their
+  survey weights). :func:`rule_sums` ranks every household, cuts there (whole copies:
+  those starting before the cut-off, as :func:`slrt_ml.targeting.desil.desil_of_score`
+  counts, with its tolerance) and multiplies the summed columns by eligibility: an
+  ineligible household takes its place in the ranking but is not listed, as in
+  :func:`slrt_ml.targeting.desil.select_by_desil`. A *published* desil (SIKS-NG's) is a
+  property of the household: its list stays as given.
 - A given list (the reference's) stays as given.
 
 With every ``m = 1`` a replicate reproduces the full-data selection exactly.
@@ -56,7 +58,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["QuotaRule", "RankedList", "reselected_counts", "reselected_sums", "row_chunks"]
+from slrt_ml.targeting.desil import CUT_TOLERANCE
+
+__all__ = [
+    "QuotaRule",
+    "RankedList",
+    "reselected_counts",
+    "reselected_sums",
+    "row_chunks",
+    "rule_sums",
+]
 
 #: Elements of one (replicates x households) work array; bounds memory (~32 MiB a piece).
 CHUNK_ELEMENTS = 4_000_000
@@ -95,6 +106,8 @@ class QuotaRule:
         the reference selected"; ``None`` for a rate rule.
     rate : per area, full-data quota / full-data eligible households (rate rule).
     unit_weight : what each household counts against the quota (``None``: one).
+    desil : k of the desil rule (``None`` for a quota): rank every household, list the
+        eligible copies starting before the cut-off (:func:`rule_sums`).
     """
 
     area: np.ndarray | None
@@ -102,6 +115,7 @@ class QuotaRule:
     reference_selected: np.ndarray | None = None
     rate: np.ndarray | None = None
     unit_weight: np.ndarray | None = None
+    desil: int | None = None
 
     @classmethod
     def from_reference(
@@ -139,18 +153,20 @@ class QuotaRule:
     def from_desil(
         cls, max_desil: int, n_households: int, unit_weight: np.ndarray | None = None
     ) -> QuotaRule:
-        """Desil ``1..max_desil`` of the system's own ranking: the top ``max_desil / 10``
-        of the replicate's households (or of their ``unit_weight``, e.g. persons).
+        """Desil ``1..max_desil`` of the system's own ranking: the copies starting before
+        ``max_desil / 10`` of the replicate's households (or of their ``unit_weight``, e.g.
+        survey weights), less :data:`~slrt_ml.targeting.desil.CUT_TOLERANCE` / 10 of it.
+        Apply it with :func:`rule_sums` (it ranks every household, eligible or not).
 
-        >>> QuotaRule.from_desil(4, 10).rate.tolist()
-        [0.4]
+        >>> round(float(QuotaRule.from_desil(4, 10).rate[0]), 6)
+        0.4
         """
         if not 1 <= int(max_desil) <= 10:
             raise ValueError(f"max_desil must be 1..10 (PKH: 4), got {max_desil}")
-        everyone = np.ones(n_households, bool)
-        mass = everyone * (1.0 if unit_weight is None else unit_weight)
-        return cls.from_rate(np.array([max_desil / 10 * float(np.sum(mass))]), everyone,
-                             None, unit_weight)  # fmt: skip
+        if unit_weight is not None and len(unit_weight) != n_households:
+            raise ValueError(f"unit_weight has {len(unit_weight)} rows, expected {n_households}")
+        rate = np.array([(int(max_desil) - CUT_TOLERANCE) / 10])
+        return cls(None, 1, rate=rate, unit_weight=unit_weight, desil=int(max_desil))
 
     def _mass(self, flags: np.ndarray) -> np.ndarray:
         values = flags.astype(np.float64)
@@ -159,8 +175,12 @@ class QuotaRule:
     def replicate_quota(
         self, draws: np.ndarray, cluster: np.ndarray, eligible: np.ndarray
     ) -> np.ndarray:
-        """(replicates x areas) quota on each replicate; ``draws`` are desa multiplicities."""
+        """(replicates x areas) quota on each replicate; ``draws`` are desa multiplicities.
+
+        The desil rule's cut-off counts every household (``eligible`` is not used)."""
         area = np.zeros(len(cluster), np.int64) if self.area is None else self.area
+        if self.desil is not None:
+            eligible = np.ones(len(cluster), bool)
         if self.reference_selected is not None:
             listed = self._mass(self.reference_selected)
             return _area_sums(draws, cluster, area, self.n_areas, listed)
@@ -259,11 +279,15 @@ def reselected_sums(
     eligible: np.ndarray | None = None,
     household_area: np.ndarray | None = None,
     unit_weight: np.ndarray | None = None,
+    *,
+    starts: bool = False,
 ) -> np.ndarray:
     """(replicates x k) sums of the k per-household ``columns`` over the re-selected copies.
 
     The general form of :func:`reselected_counts`: e.g. one column pair per household
-    group gives every group's selected counts on every replicate.
+    group gives every group's selected counts on every replicate. ``starts``: take the
+    copies that start before the cut-off (the desil rule, :func:`rule_sums`) instead of
+    those that fit under it.
     """
     n = len(cluster)
     eligible = np.ones(n, bool) if eligible is None else eligible
@@ -282,8 +306,45 @@ def reselected_sums(
         room = thresholds[rows][:, ranked.area] if quota.shape[1] > 1 else thresholds[rows]
         room = room - before
         np.clip(room, 0.0, None, out=room)
-        if unit is not None:  # whole copies that fit (with m = 1: the full-data rule)
-            room = np.floor(room / safe + 1e-9)
+        with np.errstate(over="ignore"):  # a zero-weight household: all its copies
+            if starts:  # the copies that start before the cut-off (the desil rule)
+                room = np.ceil(room if unit is None else room / safe)
+            elif unit is not None:  # whole copies that fit (with m = 1: the full-data rule)
+                room = np.floor(room / safe + 1e-9)
         np.minimum(room, copies, out=room)  # selected copies of each household
         out[rows] = room @ ordered
     return out
+
+
+def rule_sums(
+    rule: QuotaRule, score: np.ndarray, draws: np.ndarray, cluster: np.ndarray,
+    columns: np.ndarray, eligible: np.ndarray, area: np.ndarray | None = None,
+    tie: np.ndarray | None = None,
+) -> np.ndarray:  # fmt: skip
+    """(replicates x k) sums of ``columns`` over one system's list re-selected under ``rule``.
+
+    A quota ranks the eligible households (per area) and fills the replicate's quota; the
+    desil rule ranks *every* household nationally, takes the copies starting before the
+    cut-off and counts only the eligible ones. With every multiplicity one this is the
+    full-data list (:func:`~slrt_ml.targeting.selection.select_under_quota`, or
+    :func:`~slrt_ml.targeting.desil.select_by_desil` with ``weight=rule.unit_weight``).
+
+    >>> rule = QuotaRule.from_desil(4, 5)  # 40% of 5 households: the 2 poorest
+    >>> rule_sums(rule, np.array([5.0, 4.0, 3.0, 2.0, 1.0]), np.ones((1, 1), np.int64),
+    ...           np.zeros(5, np.int64), np.ones((5, 1)), np.array([0, 1, 1, 1, 1], bool))
+    array([[1.]])
+    """
+    eligible = np.asarray(eligible, bool)
+    if rule.desil is None:
+        quota = rule.replicate_quota(draws, cluster, eligible)
+        ranked = RankedList.from_scores(score, eligible, area, tie)
+        return reselected_sums(
+            ranked, draws, cluster, quota, columns, eligible, area, rule.unit_weight
+        )
+    everyone = np.ones(len(cluster), bool)
+    quota = rule.replicate_quota(draws, cluster, everyone)
+    ranked = RankedList.from_scores(score, everyone, None, tie)
+    listed = np.asarray(columns, np.float64) * eligible[:, None]
+    return reselected_sums(
+        ranked, draws, cluster, quota, listed, everyone, None, rule.unit_weight, starts=True
+    )

@@ -3,8 +3,16 @@
 :class:`Systems` holds the common truth (target, eligibility, weights, welfare, desa) and
 each system's score and list, plus the :class:`~slrt_ml.evaluation.reselection.QuotaRule`
 the bootstrap re-applies. It is built from a targeting frame (:func:`systems_from_frame`,
-selecting every model's list under the quota) or from long selections written earlier
-(:func:`systems_from_selections`).
+selecting every model's list under the quota, or under the desil rule) or from long
+selections written earlier (:func:`systems_from_selections`).
+
+Under the desil rule (``quota="desil:K"``) every model lists its eligible households in
+desil 1..K of its own national ranking of *every* household of the view (survey-weighted in
+the survey view; :func:`slrt_ml.targeting.desil.select_by_desil`), so lists differ in size.
+The reference lists its eligible households with a *published* desil 1..K when the frame
+has ``<reference>_desil`` (SIKS-NG's ``desil`` column of a PBDT registry), else keeps its
+given list (``<reference>_selected``, e.g. a mapped table's reference): ``Systems.
+reference_list`` says which (``"published desil"`` or ``"given"``).
 """
 
 from __future__ import annotations
@@ -16,7 +24,13 @@ import numpy as np
 import pandas as pd
 
 from slrt_ml.evaluation.reselection import QuotaRule
-from slrt_ml.targeting.selection import parse_quota, quota_from, select_under_quota
+from slrt_ml.targeting.selection import (
+    Quota,
+    parse_quota,
+    quota_from,
+    select_by_desil,
+    select_under_quota,
+)
 
 __all__ = [
     "VIEWS",
@@ -61,6 +75,12 @@ class Systems:
     unit_weight: np.ndarray | None = None  # what a household counts against the quota
     view: str = "population"
     survey: np.ndarray | None = None  # survey weight per household (None: ones)
+    reference_list: str = "given"  # or "published desil" (the desil rule, <reference>_desil)
+
+    def list_sizes(self) -> dict[str, float]:
+        """Each system's list size: households (survey-weighted in the survey view)."""
+        survey = np.ones(len(self.target)) if self.survey is None else self.survey
+        return {name: float(survey[chosen].sum()) for name, chosen in self.selected.items()}
 
 
 def _has_survey(frame: pd.DataFrame) -> bool:
@@ -187,6 +207,8 @@ def systems_from_frame(
     """
     rule = parse_quota(quota, reference_names=(reference,))
     frame, survey = view_rows(frame, view)
+    if rule.is_desil:
+        return _desil_systems(frame, survey, systems, rule, area_column, weight, reference, view)
     unit = unit_weights(frame, rule.unit, survey)
     tie = pd.factorize(frame["IDBDT"].astype("string"), sort=True)[0]
     eligible = frame["eligible"].to_numpy().astype(bool)
@@ -226,6 +248,63 @@ def systems_from_frame(
         view=view,
         survey=survey,
     )
+
+
+def _desil_systems(
+    frame: pd.DataFrame, survey: np.ndarray, systems: list[str], rule: Quota,
+    area_column: str | None, weight: str, reference: str, view: str,
+) -> Systems:  # fmt: skip
+    """The desil rule on the view's rows (see the module docstring)."""
+    if area_column is not None:
+        raise ValueError(
+            f"quota {str(rule)!r} ranks every household nationally (as BPS ranks the registry "
+            f"into desil); per-area ranking (by {area_column!r}) does not apply: leave --by out"
+        )
+    k = int(rule.amount)
+    unit = None if np.all(survey == 1.0) else survey
+    ids = frame["IDBDT"].astype("string")
+    eligible = frame["eligible"].to_numpy().astype(bool)
+    listed, source = _reference_desil_list(frame, reference, k, eligible)
+    scores = {reference: frame[f"{reference}_score"].to_numpy(dtype=float)}
+    selected = {reference: listed}
+    for name in systems:
+        scores[name] = frame[name].to_numpy(dtype=float)
+        selected[name] = select_by_desil(
+            scores[name], k, eligible=eligible, weight=unit, tiebreak=ids.to_numpy(dtype=object)
+        )
+    return Systems(
+        ids=ids.array,
+        target=frame["target"].to_numpy().astype(bool),
+        eligible=eligible,
+        weights=frame_weights(frame, weight) * survey,
+        welfare=_welfare(frame),
+        cluster=pd.factorize(frame["cluster"].astype("string"), sort=True)[0],
+        scores=scores,
+        selected=selected,
+        quota=k,
+        tie=pd.factorize(ids, sort=True)[0],
+        reference=reference,
+        rule=QuotaRule.from_desil(k, len(frame), unit),
+        given=(reference,),
+        unit_weight=unit,
+        view=view,
+        survey=survey,
+        reference_list=source,
+    )
+
+
+def _reference_desil_list(
+    frame: pd.DataFrame, reference: str, k: int, eligible: np.ndarray
+) -> tuple[np.ndarray, str]:
+    """The reference's eligible households with a published desil 1..k, else its given list."""
+    column = f"{reference}_desil"
+    if column not in frame.columns:
+        return frame[f"{reference}_selected"].to_numpy().astype(bool), "given"
+    try:
+        listed = select_by_desil(desil=frame[column].to_numpy(), max_desil=k, eligible=eligible)
+    except ValueError as error:
+        raise ValueError(f"targeting frame column {column!r}: {error}") from None
+    return listed, "published desil"
 
 
 def systems_from_selections(
@@ -281,6 +360,12 @@ def systems_from_selections(
 
 def _rule_from_selections(data: Systems, quota: Any) -> QuotaRule | None:
     parsed = parse_quota(quota, reference_names=(data.reference,))
+    if parsed.is_desil:  # each model's list re-selected by its own ranking of every household
+        if data.area is not None:
+            raise ValueError(f"quota {str(parsed)!r} ranks nationally; pass by=None")
+        unit = None if data.survey is None or np.all(data.survey == 1.0) else data.survey
+        data.unit_weight = unit
+        return QuotaRule.from_desil(int(parsed.amount), len(data.ids), unit)
     if parsed.unit != "households":
         raise ValueError(
             f"compare_systems re-applies quotas in households only, got {quota!r}; "

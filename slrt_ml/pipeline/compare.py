@@ -38,12 +38,13 @@ POLICY_BOOTSTRAP = 200
 
 
 class QuotaError(ValueError):
-    """A ``--quota`` that is neither the reference's name, a count nor a share in (0, 1]."""
+    """A ``--quota`` that is neither the reference's name, a count, a share in (0, 1], a
+    ``<unit>:<amount>`` nor the desil rule ``desil:K`` (K in 1..10)."""
 
 
 def _parse_quota(quota: str | int | float | Quota, reference: str = "siksng") -> Quota:
     """``--quota`` through the one parser (:func:`slrt_ml.targeting.selection.parse_quota`):
-    "siksng" / the reference's name, a count, a share, or ``<unit>:<amount>``."""
+    "siksng" / the reference's name, a count, a share, ``<unit>:<amount>`` or ``desil:K``."""
     try:
         return parse_quota(quota, reference_names=(reference,))
     except ValueError as error:
@@ -64,9 +65,12 @@ def run_comparison(run_dir: str | Path, data: TargetingData, *, quota: str = "si
     quota : str
         The reference's name (or ``"reference"``): as many as it selected; ``"5000"``: a
         count; ``"0.2"``: a share of households; ``"persons:0.2"``, ``"budget:5e9"``,
-        ``"budget:siksng"``: in persons or Rupiah of ``pkh_benefit``.
+        ``"budget:siksng"``: in persons or Rupiah of ``pkh_benefit``; ``"desil:4"``: the
+        desil rule (each model's eligible households in desil 1-4 of its own national
+        ranking, SIKS-NG's by its published desil; lists differ in size, and
+        ``comparison.csv`` says so in its ``rule`` and ``list_size`` columns).
     by : str, optional
-        Allocate the quota per area column (e.g. ``"KDKAB"``).
+        Allocate the quota per area column (e.g. ``"KDKAB"``); not with ``desil:K``.
     bootstrap, seed : int
         Paired cluster-bootstrap replicates over desa and their seed.
     weight : str

@@ -57,6 +57,11 @@ _TEXT = {
             ("reference system", "{reference}"),
         ],
         "metrics": "Metrics at equal coverage (95% intervals)",
+        "metrics_desil": "Metrics under the {rule} rule (95% intervals; lists differ in size)",
+        "metrics_desil_note": "Not equal coverage: each model lists its eligible households "
+        "in the desil cut-off of its own national ranking, {reference} by its published desil "
+        "(else its given list); each list's size is the `list_size` column of comparison.csv. "
+        "`_diff_vs_{reference_key}` = model minus {reference}.",
         "metrics_note": "Every system selects as many households as {reference} did; "
         "intervals come from a paired bootstrap that resamples desa (clusters). "
         "`_diff_vs_{reference_key}` = model minus {reference} (negative is better for errors).",
@@ -118,6 +123,11 @@ _TEXT = {
             ("sistem pembanding", "{reference}"),
         ],
         "metrics": "Ukuran pada cakupan yang sama (interval 95%)",
+        "metrics_desil": "Ukuran dengan aturan {rule} (interval 95%; ukuran daftar berbeda)",
+        "metrics_desil_note": "Bukan cakupan yang sama: tiap model mendaftar rumah tangga "
+        "layaknya di batas desil peringkat nasionalnya sendiri, {reference} menurut desil yang "
+        "dipublikasikan (atau daftarnya sendiri); ukuran tiap daftar ada di kolom `list_size` "
+        "comparison.csv. `_diff_vs_{reference_key}` = model dikurangi {reference}.",
         "metrics_note": "Setiap sistem memilih sebanyak rumah tangga yang dipilih {reference}; "
         "interval dari bootstrap berpasangan yang mengambil ulang desa (klaster). "
         "`_diff_vs_{reference_key}` = model dikurangi {reference} (negatif berarti galat lebih kecil).",
@@ -298,8 +308,10 @@ def model_card(manifest: Mapping[str, Any], comparison: pd.DataFrame, name: str,
         lines += [f"## {text[heading]}", "", "| | |", "|---|---|"]
         lines += [f"| {k} | {v.format(**fields)} |" for k, v in text[rows]]
         lines.append("")
-    lines += [f"## {text['metrics']}", "",
-              text["metrics_note"].format(reference=_label(reference), reference_key=reference), ""]  # fmt: skip
+    rule = str(comparison["rule"].iloc[0]) if "rule" in comparison and len(comparison) else ""
+    key = "metrics_desil" if rule.startswith("desil:") else "metrics"  # lists differ in size
+    lines += [f"## {text[key].format(rule=rule)}", "",
+              text[f"{key}_note"].format(reference=_label(reference), reference_key=reference), ""]  # fmt: skip
     views = comparison["view"].drop_duplicates().tolist() if "view" in comparison else [None]
     for view in views:
         table = comparison if view is None else comparison[comparison["view"] == view]

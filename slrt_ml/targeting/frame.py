@@ -151,7 +151,8 @@ def targeting_frame(
         The targeting frame of ``docs/CONTRACTS.md`` (``IDBDT``, area codes, ``cluster``,
         ``eligible``, ``eligible_now``, ``poor``, ``welfare``, ``target``, ``labelled``,
         ``survey_weight``, ``pkh_benefit``, ``persons``, ``urban``, slices,
-        ``siksng_selected``, ``siksng_score``), on a fresh range index.
+        ``siksng_selected``, ``siksng_score``, ``siksng_desil`` when SIKS-NG publishes
+        one), on a fresh range index.
 
     Notes
     -----
@@ -192,6 +193,8 @@ def targeting_frame(
     frame["siksng_selected"] = siksng["pkh_eligible"].fillna(0).to_numpy(dtype="int8")
     # SIKS-NG's own ranking: the registry percentile of its PMT (1 = poorest).
     frame["siksng_score"] = (101 - hh["Percentile"]).to_numpy(dtype=float)
+    if "desil" in siksng.columns:  # its published desil (missing: not listed) for desil:K
+        frame["siksng_desil"] = pd.to_numeric(siksng["desil"]).to_numpy(float, na_value=np.nan)
     return frame.reset_index(drop=True)
 
 

@@ -1,7 +1,9 @@
 """Quota rules: how much a list may hold, and in which unit.
 
 :func:`parse_quota` is the one parser of ``--quota``, the ``compare.quota`` config key and
-``compare(quota=...)``; :func:`weighted_quota` turns a rule in persons, Rupiah or
+``compare(quota=...)``, including the desil rule ``"desil:K"`` (eligible households in
+desil 1..K of each system's own national ranking, :mod:`slrt_ml.targeting.desil`: no
+common quota, lists differ in size); :func:`weighted_quota` turns a rule in persons, Rupiah or
 survey-weighted households into an amount (:func:`slrt_ml.targeting.selection.quota_from`
 calls it when a unit weight is given).
 """
@@ -20,6 +22,8 @@ __all__ = ["QUOTA_UNITS", "Quota", "parse_quota", "weighted_quota"]
 QUOTA_UNITS = ("households", "persons", "budget")
 #: Quota words meaning "as many as the reference selected" (in the quota's unit).
 _REFERENCE_WORDS = ("siksng", "reference")
+#: The word of the desil rule: ``"desil:K"``.
+_DESIL = "desil"
 
 
 @dataclass(frozen=True)
@@ -30,19 +34,40 @@ class Quota:
     int (a count of households or persons, or Rupiah) or a float share in (0, 1] of the
     eligible total in ``unit``; ``unit`` is one of :data:`QUOTA_UNITS`. Equal coverage
     then means equal in that unit.
+
+    ``kind="desil"`` is the desil rule instead (``amount`` = K in 1..10): every system
+    lists its eligible households in desil 1..K of its own national ranking, so lists
+    differ in size (not equal coverage).
+
+    >>> str(Quota(4, kind="desil")), Quota(4, kind="desil").max_desil, str(Quota(0.2, "persons"))
+    ('desil:4', 4, 'persons:0.2')
     """
 
     amount: str | int | float = "siksng"
     unit: str = "households"
+    kind: str = "quota"
+
+    @property
+    def is_desil(self) -> bool:
+        """Whether this is the desil rule (``"desil:K"``), not a quota."""
+        return self.kind == _DESIL
+
+    @property
+    def max_desil(self) -> int | None:
+        """K of the desil rule (``None`` for a quota)."""
+        return int(self.amount) if self.is_desil else None
 
     def __str__(self) -> str:
+        if self.is_desil:
+            return f"{_DESIL}:{self.amount}"
         return str(self.amount) if self.unit == "households" else f"{self.unit}:{self.amount}"
 
 
 def _parse_amount(text: str, unit: str, original: Any) -> int | float:
     hint = (
         f"quota {original!r} is not understood; use 'siksng', a count (5000), a share in "
-        "(0, 1] (0.2), or prefix a unit: 'persons:0.2', 'budget:5e9', 'budget:siksng'"
+        "(0, 1] (0.2), or prefix a unit: 'persons:0.2', 'budget:5e9', 'budget:siksng'; "
+        "or the desil rule 'desil:4'"
     )
     try:
         return int(text)
@@ -61,6 +86,21 @@ def _parse_amount(text: str, unit: str, original: Any) -> int | float:
     raise ValueError(f"{hint}; {value} is neither a whole count nor a share in (0, 1]")
 
 
+def _parse_desil(text: str, original: Any) -> Quota:
+    """``"desil:K"`` with K a whole number 1..10 (PKH since 2025: ``desil:4``)."""
+    hint = (
+        f"quota {original!r}: the desil rule is 'desil:K' with K a whole number 1..10 "
+        "(eligible households in desil 1..K of each system's own ranking; PKH: 'desil:4')"
+    )
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{hint}; {text!r} is not a number") from None
+    if not value.is_integer() or not 1 <= value <= 10:
+        raise ValueError(f"{hint}; got {text!r}")
+    return Quota(int(value), "households", kind=_DESIL)
+
+
 def parse_quota(value: Any, *, reference_names: tuple[str, ...] = ()) -> Quota:
     """The one parser of quota rules (``--quota``, ``compare.quota``, ``compare(quota=)``).
 
@@ -68,12 +108,18 @@ def parse_quota(value: Any, *, reference_names: tuple[str, ...] = ()) -> Quota:
     reference's list; ``"5000"``: a count; ``"0.2"``: a share of the eligible total;
     ``"<unit>:<amount>"`` with unit ``households``, ``persons`` or ``budget`` (Rupiah:
     the sum of ``pkh_benefit`` of the selected households), e.g. ``"persons:0.2"``,
-    ``"budget:5e9"``, ``"budget:siksng"``. A :class:`Quota` passes through.
+    ``"budget:5e9"``, ``"budget:siksng"``; ``"desil:K"`` (K in 1..10): the desil rule,
+    eligible households in desil 1..K of each system's own national ranking (households,
+    survey-weighted in a survey view). A :class:`Quota` passes through.
 
-    >>> parse_quota("persons:0.2"), parse_quota("budget:5e9"), parse_quota(500)
-    (Quota(amount=0.2, unit='persons'), Quota(amount=5000000000, unit='budget'), Quota(amount=500, unit='households'))
+    >>> parse_quota("persons:0.2"), parse_quota(500).amount
+    (Quota(amount=0.2, unit='persons', kind='quota'), 500)
+    >>> str(parse_quota("budget:5e9"))
+    'budget:5000000000'
     >>> parse_quota("budget:siksng").amount
     'siksng'
+    >>> parse_quota("desil:4")
+    Quota(amount=4, unit='households', kind='desil')
     """
     if isinstance(value, Quota):
         return value
@@ -84,10 +130,18 @@ def parse_quota(value: Any, *, reference_names: tuple[str, ...] = ()) -> Quota:
     text = str(value).strip()
     unit, _, amount = text.rpartition(":")
     unit = unit.strip() or "households"
+    if unit == _DESIL:
+        return _parse_desil(amount.strip(), value)
+    if _DESIL in unit.split(":") or amount.strip() == _DESIL:
+        raise ValueError(
+            f"quota {value!r}: the desil rule is written 'desil:K' (K in 1..10, e.g. 'desil:4'); "
+            "its deciles count households (survey-weighted in the survey view), not persons "
+            "or Rupiah"
+        )
     if unit not in QUOTA_UNITS:
         raise ValueError(
             f"quota {value!r}: unknown unit {unit!r}; use one of {', '.join(QUOTA_UNITS)} "
-            "(e.g. 'persons:0.2')"
+            "(e.g. 'persons:0.2') or the desil rule 'desil:K'"
         )
     amount = amount.strip()
     if amount in (*_REFERENCE_WORDS, *reference_names):

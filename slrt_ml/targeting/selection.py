@@ -13,7 +13,7 @@ Batch scoring (:mod:`slrt_ml.pipeline.score`) ranks each area's households
 (:func:`rank_within_area`), selects each area's quota (:func:`desa_quota`) and orders the
 households for field verification (:func:`slrt_ml.targeting.priority.verification_priority`).
 The desil rule (eligible households in national desil 1..k, as PKH decides since 2025) is
-:func:`select_by_desil` (:mod:`slrt_ml.targeting.desil`).
+:func:`select_by_desil` (:mod:`slrt_ml.targeting.desil`; ``compare --quota desil:K``).
 
 >>> select_under_quota([0.9, 0.1, 0.5, 0.7], 2).tolist()
 [True, False, False, True]

@@ -156,7 +156,8 @@ def compare(
             "--quota",
             help="'reference' or the reference's name, e.g. 'siksng' (as many as the "
             "reference system selected), a count, a share, or UNIT:AMOUNT with UNIT "
-            "households|persons|budget, e.g. persons:0.2, budget:5e9, budget:reference "
+            "households|persons|budget, e.g. persons:0.2, budget:5e9, budget:reference, "
+            "or desil:K (each system's eligible households in desil 1..K; PKH: desil:4) "
             "(config: compare.quota).",
         ),
     ] = None,
@@ -179,6 +180,8 @@ def compare(
     config: ConfigPath = None,
     tracking_uri: TrackingUri = None,
     no_track: NoTrack = False,
+    engine: EngineOption = Engine.local,
+    master: MasterOption = "local[2]",
 ) -> None:
     """Every model and the reference system at equal coverage, with 95% intervals; a report."""
     one_input(data, mapping, table)
@@ -190,11 +193,18 @@ def compare(
     from slrt_ml.evaluation.report import console_table
     from slrt_ml.pipeline import commands
 
+    flags = {"quota": quota, "by": value(by), "bootstrap": bootstrap, "weight": value(weight)}
     with user_errors():
-        targeting = commands.targeting_data(data, mapping, table, cfg)
-        paths, comparison = commands.compare_run(run, targeting, cfg, quota=quota, by=value(by),
-                                                 bootstrap=bootstrap, weight=value(weight),
-                                                 lang=lang.value, scored=scored)  # fmt: skip
+        if engine is Engine.spark:
+            from slrt_ml.spark.commands import spark_compare
+
+            paths, comparison = spark_compare(run, data, cfg, master=master, mapping=mapping,
+                                              table=table, lang=lang.value, scored=scored,
+                                              **flags)  # fmt: skip
+        else:
+            targeting = commands.targeting_data(data, mapping, table, cfg)
+            paths, comparison = commands.compare_run(run, targeting, cfg, lang=lang.value,
+                                                     scored=scored, **flags)  # fmt: skip
     console().print(console_table(comparison, lang=lang.value))
     _track("log_comparison", Path(run), cfg, tracking_uri, no_track,
            register_as=cfg.tracking.registered_model_name)  # fmt: skip

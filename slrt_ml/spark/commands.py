@@ -1,4 +1,4 @@
-"""What ``slrt-ml score --engine spark`` and ``slrt-ml data synth --engine spark`` run.
+"""What ``slrt-ml score``, ``slrt-ml compare`` and ``slrt-ml data synth`` run with ``--engine spark``.
 
 The command line loads the models as for the local engine (a run folder or
 ``models:/NAME@ALIAS`` through :func:`slrt_ml.pipeline.score.load_scoring_models`, the
@@ -17,7 +17,7 @@ from slrt_ml.pipeline.commands import split_names
 from slrt_ml.pipeline.score import ScoreOptions
 from slrt_ml.spark.score import SparkScoringResult, score_prelist_spark
 
-__all__ = ["spark_score_input", "spark_scorer", "spark_synth"]
+__all__ = ["spark_compare", "spark_score_input", "spark_scorer", "spark_synth"]
 
 
 def spark_score_input(
@@ -63,6 +63,45 @@ def spark_scorer(master: str):
         return spark_score_input(models, profile, out, master=master, **kw)
 
     return run
+
+
+def spark_compare(
+    run: Path,
+    data: Path | None,
+    config: Config,
+    *,
+    master: str,
+    mapping: Path | None = None,
+    table: Path | None = None,
+    lang: str = "en",
+    scored: Path | None = None,
+    **flags: Any,
+) -> tuple[dict[str, Path], Any]:
+    """``slrt-ml compare --engine spark``: :func:`slrt_ml.spark.compare.compare_and_write_spark`
+    with the config's ``compare.*`` (``flags`` override them: ``quota``, ``by``,
+    ``bootstrap``, ``weight``), ``seed``, ``features.elderly_age`` and
+    ``scoring.chunk_size`` (households per bucket); returns (paths, Comparison).
+
+    Raises
+    ------
+    ValueError
+        With ``--mapping``/``--table`` or ``--scored`` (not read by the Spark engine).
+    """
+    from slrt_ml.spark.compare import compare_and_write_spark
+
+    if mapping is not None or table is not None or data is None:
+        raise ValueError("--engine spark compares a --data registry folder of Parquet tables; "
+                         "compare a --mapping table with --engine local")  # fmt: skip
+    if scored is not None:
+        raise ValueError("--scored is not read by --engine spark (the report's prelist "
+                         "section): run `slrt-ml compare --engine local --scored ...`")  # fmt: skip
+    options = overridden(config.compare, **flags)
+    paths, result = compare_and_write_spark(
+        run, data, lang=lang, master=master, quota=options.quota, by=options.by,
+        bootstrap=options.bootstrap, seed=config.seed, weight=options.weight,
+        elderly_age=config.features.elderly_age, chunk_size=config.scoring.chunk_size,
+    )  # fmt: skip
+    return paths, result.comparison
 
 
 def spark_synth(out: Path, households: int, seed: int, *, master: str, params: Any) -> dict:

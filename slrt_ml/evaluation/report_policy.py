@@ -165,7 +165,11 @@ def policy_markdown(curves: pd.DataFrame, verification: pd.DataFrame) -> str:
              "capita per month after the transfer; 95% cluster-bootstrap intervals.", "",
              _markdown_table(welfare_table(curves)), "",
              _markdown_table(welfare_difference_table(curves)), "",
-             "## Verification visits", ""]  # fmt: skip
+             "## Verification visits", "",
+             "Before any visit each model lists as many households as the reference listed "
+             "(national, in households), whatever rule the comparison above used; a visit "
+             "reveals the truth, so a visited household is listed if and only if it is in "
+             "the target group.", ""]  # fmt: skip
     lines += [
         f"- {verification_sentence(verification, s)}" for s in verification["system"].unique()
     ]
@@ -204,6 +208,10 @@ def policy_section(curves: pd.DataFrame, verification: pd.DataFrame) -> list:
         ("h3", "Budget curve (cider's definition: fixed budget, equal transfers)"),
         ("img", base64.b64decode(budget_curve_figure(curves)), "budget curve"),
         ("h2", "Verification visits"),
+        ("p", "Before any visit each model lists as many households as the reference listed "
+              "(national, in households), whatever rule the comparison above used; a visit "
+              "reveals the truth, so a visited household is listed if and only if it is in "
+              "the target group."),
     ]  # fmt: skip
     for system in verification["system"].unique():
         blocks.append(("p", verification_sentence(verification, system)))

@@ -7,9 +7,14 @@ For a trained run and its data this writes, into the run folder:
   within SIKS-NG's budget) and cider's budget curve, per system, with cluster-bootstrap
   intervals;
 - ``conformal.json``: the Mondrian split-conformal calibration of every model
-  (:class:`slrt_ml.evaluation.conformal.MondrianConformal`) on its out-of-sample scores
-  (out-of-fold for the training sample, the final model's for the others), which
-  ``slrt-ml score --conformal ALPHA`` applies;
+  (:class:`slrt_ml.evaluation.conformal.MondrianConformal`), which
+  ``slrt-ml score --conformal ALPHA`` applies. The calibration households must be
+  exchangeable with the households ``score`` sees: new households scored by the *final*
+  model. So it calibrates on households with a known label outside the training sample,
+  with the final model's scores (:func:`calibration_rows`; on synthetic data the truth of
+  every household is known); only when there are none or too few (every label was
+  trained on: a mapped table, ``train.sample=all``, a real survey) does it fall back to
+  the training sample's out-of-fold scores (weaker fold models). Never a mix of the two;
 - ``verification_curve.csv`` (:func:`slrt_ml.evaluation.verification.verification_curve`):
   exclusion and inclusion error after K field visits, per model and priority order.
   Conformal sets for this curve are cross-fitted over two halves of the desa, so no
@@ -47,6 +52,7 @@ __all__ = [
     "ConformalMissingError",
     "attach_conformal",
     "attach_conformal_option",
+    "calibration_rows",
     "conformal_columns",
     "household_groups",
     "probabilities",
@@ -92,22 +98,72 @@ def probabilities(run_dir: str | Path, oof: pd.DataFrame) -> dict[str, np.ndarra
     return out
 
 
+#: Fewest labelled households outside the training sample for ``scores="auto"`` to use them.
+MIN_HELD_OUT = 1_000
+SCORE_KINDS = ("auto", "final", "out_of_fold")
+
+
+def calibration_rows(
+    data: TargetingData, trained: np.ndarray, *, rows: np.ndarray | None = None,
+    scores: str = "auto",
+) -> tuple[np.ndarray, str]:  # fmt: skip
+    """Which households calibrate the conformal sets, and the kind of score they carry.
+
+    A household's label is known when it is labelled (the survey) or the data are synthetic
+    (the generator's truth of every household). ``"final"``: known households *outside*
+    the training sample (``trained``), whose run score is the final model's, as for a new
+    household at scoring; ``"out_of_fold"``: the training sample's out-of-fold scores;
+    ``"auto"``: ``"final"`` when such households exist and are at least as many as the
+    training sample's or :data:`MIN_HELD_OUT`, else ``"out_of_fold"``. ``rows`` restricts
+    the candidates (e.g. a calibration half).
+
+    >>> frame = pd.DataFrame({"poor": [1, 0, 1, 0], "labelled": [1, 1, 0, 0]})
+    >>> data = TargetingData(pd.DataFrame(index=range(4)), frame, None, "t", None, True)
+    >>> mask, kind = calibration_rows(data, data.labelled, scores="final")
+    >>> mask.tolist(), kind
+    ([False, False, True, True], 'final')
+    >>> calibration_rows(data, data.labelled, rows=[1, 1, 1, 0])[1]  # fewer held out
+    'out_of_fold'
+    """
+    if scores not in SCORE_KINDS:
+        raise ValueError(f"conformal scores must be one of {SCORE_KINDS}, got {scores!r}")
+    trained = np.asarray(trained, bool)
+    known = data.labelled | bool(data.synthetic)
+    if rows is not None:
+        known = known & np.asarray(rows, bool)
+    held_out, fitted = known & ~trained, known & trained
+    enough = held_out.any() and held_out.sum() >= min(MIN_HELD_OUT, fitted.sum())
+    if scores == "final" or (scores == "auto" and enough):
+        return held_out, "final"
+    return fitted, "out_of_fold"
+
+
+def trained_rows(manifest: Mapping[str, Any], data: TargetingData) -> np.ndarray:
+    """The run's training sample (its manifest's ``train.sample`` rule) as a mask."""
+    rule = manifest.get("training_sample", {}).get("rule", "labelled")
+    return np.ones(len(data.frame), bool) if rule == "all" else data.labelled
+
+
 def write_conformal(
     run_dir: str | Path, data: TargetingData, *, group_by: str = "kecamatan",
-    rows: np.ndarray | None = None,
+    rows: np.ndarray | None = None, scores: str = "auto",
 ) -> Path:  # fmt: skip
-    """Calibrate every model of the run (rows with a known label, or ``rows``) and write
-    ``RUN/conformal.json``."""
-    _, oof = load_run(run_dir)
+    """Calibrate every model of the run on :func:`calibration_rows` (within ``rows`` when
+    given) and write ``RUN/conformal.json``."""
+    manifest, oof = load_run(run_dir)
     probs = probabilities(run_dir, oof)
-    poor = data.frame["poor"].to_numpy(float)
-    keep = np.isfinite(poor) if rows is None else np.asarray(rows, bool) & np.isfinite(poor)
+    keep, kind = calibration_rows(data, trained_rows(manifest, data), rows=rows, scores=scores)
+    if not keep.any():
+        raise ValueError(f"no household to calibrate conformal sets on ({kind} scores)")
+    poor = data.frame["poor"].to_numpy(int)
     groups = household_groups(data.features, group_by)
-    models = {name: MondrianConformal().fit(p[keep], poor[keep].astype(int), groups[keep]).to_dict()
+    models = {name: MondrianConformal().fit(p[keep], poor[keep], groups[keep]).to_dict()
               for name, p in probs.items()}  # fmt: skip
-    payload = {"group_by": group_by, "households": int(keep.sum()),
-               "fitted_on": "run scores (out-of-fold / final model, never trained on)",
-               "models": models}  # fmt: skip
+    fitted_on = {"final": "final model's scores of households with a known label outside the "
+                          "training sample (as at scoring)",
+                 "out_of_fold": "out-of-fold scores of the training sample"}[kind]  # fmt: skip
+    payload = {"group_by": group_by, "households": int(keep.sum()), "scores": kind,
+               "fitted_on": fitted_on, "models": models}  # fmt: skip
     path = RunFolder(run_dir).root / CONFORMAL_FILE
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload), encoding="utf-8")

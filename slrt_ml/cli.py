@@ -108,12 +108,22 @@ def train(
     ] = None,
     tracking_uri: TrackingUri = None,
     no_track: NoTrack = False,
+    engine: EngineOption = Engine.local,
+    master: MasterOption = "local[2]",
 ) -> None:
     """Validate the registry (or mapped table), build features, fit every model with grouped CV."""
     one_input(data, mapping, table)
     with user_errors():
         cfg = load_config(config).with_models(split(models))
         preflight.check_output_folder(out)
+        if engine is Engine.spark:  # Parquet registry; no CV (docs/SPARK.md)
+            from slrt_ml.spark.commands import spark_train
+
+            if data is None:
+                raise ValueError("--engine spark trains on a --data registry folder (Parquet)")
+            spark_train(data, out, cfg, master=master)
+            console().print(f"run folder (models only, no CV): [bold]{out}[/]")
+            return
         check_inputs(data, mapping, table)
         check_tracking(cfg, tracking_uri, no_track)
     from slrt_ml.cli_output import print_frame

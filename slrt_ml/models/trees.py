@@ -91,19 +91,23 @@ class GradientBoostingModel(ExactContributions, PovertyModel):
     def _make_encoder(self) -> FeatureEncoder:
         return FeatureEncoder("onehot", min_frequency=self.min_frequency, fill_missing=False)
 
+    def xgboost_params(self) -> dict:
+        """The ``XGBClassifier`` parameters of a fit (``n_jobs`` apart), shared with the
+        Spark trainer (``slrt_ml.spark.train``) so both engines fit the same booster."""
+        return {
+            "n_estimators": self.n_estimators,
+            "max_depth": self.max_depth,
+            "learning_rate": self.learning_rate,
+            "subsample": self.subsample,
+            "colsample_bytree": self.colsample_bytree,
+            "min_child_weight": self.min_child_weight,
+            "reg_lambda": self.reg_lambda,
+            "tree_method": "hist",
+            "random_state": integer_seed(self.random_state, default=0),
+        }
+
     def _fit_encoded(self, encoded, poor, weight, groups) -> None:
-        self.booster_ = XGBClassifier(
-            n_estimators=self.n_estimators,
-            max_depth=self.max_depth,
-            learning_rate=self.learning_rate,
-            subsample=self.subsample,
-            colsample_bytree=self.colsample_bytree,
-            min_child_weight=self.min_child_weight,
-            reg_lambda=self.reg_lambda,
-            tree_method="hist",
-            n_jobs=self.n_jobs,
-            random_state=integer_seed(self.random_state, default=0),
-        )
+        self.booster_ = XGBClassifier(**self.xgboost_params(), n_jobs=self.n_jobs)
         self.booster_.fit(
             encoded, poor, sample_weight=balanced_weight(poor, weight, self.class_weight)
         )

@@ -115,3 +115,48 @@ def spark_synth(out: Path, households: int, seed: int, *, master: str, params: A
     Console().print(f"wrote {out} ({len(meta['kabupaten'])} kabupaten, partitioned by "
                     f"KDPROP/KDKAB): {counts}")  # fmt: skip
     return meta
+
+
+def spark_train(data: Path, out: Path, config: Config, *, master: str) -> dict:
+    """``slrt-ml train --engine spark``: fit every configured model on Spark into ``out``.
+
+    ``gbm`` trains with ``xgboost.spark``, the other families on a stratified sample
+    (:mod:`slrt_ml.spark.train`). ``out`` gets ``models/<name>`` (the toolkit's
+    persistence), ``manifest.json`` (models, how each trained, parameters, checksums) and
+    ``areas.parquet``: enough for ``slrt-ml score``. No grouped cross-validation is run,
+    so there are no out-of-fold scores, calibration, conformal file or feature profile.
+    """
+    import json
+
+    from rich.console import Console
+
+    from slrt_ml import __version__
+    from slrt_ml.config import config_to_dict
+    from slrt_ml.data.io import write_table
+    from slrt_ml.models import model_checksums, save_model
+    from slrt_ml.pipeline.train import resolved_params
+    from slrt_ml.spark.train import train_models_spark
+    from slrt_ml.spark.train_table import training_table
+
+    table = training_table(data, master=master, sample_rule=config.train.sample,
+                           elderly_age=config.features.elderly_age)  # fmt: skip
+    trained = train_models_spark(table, config)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    checksums = {name: model_checksums(save_model(model, out / "models" / name))
+                 for name, model in trained.models.items()}  # fmt: skip
+    if table.areas is not None:
+        write_table(table.areas, out / "areas.parquet")
+    manifest = {"package_version": __version__, "engine": "spark", "master": master,
+                "data": str(data), "config": config_to_dict(config), "seed": config.seed,
+                "features": table.features, "models": list(trained.models),
+                "training_sample": {"rule": table.sample_rule, "households": table.n_households,
+                                    "trained_on": table.n_train},
+                "training_paths": trained.paths, "model_sha256": checksums,
+                "model_params": {n: resolved_params(m) for n, m in trained.models.items()}}  # fmt: skip
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    table.frame.unpersist()
+    for name, info in trained.paths.items():
+        Console().print(f"{name}: {info['path']} ({info.get('drawn', table.n_train):,} of "
+                        f"{table.n_train:,} training households)")  # fmt: skip
+    return manifest

@@ -272,7 +272,14 @@ def top_reasons(
     {'reason_1': ['u: 20', 'u: 60'], 'reason_2': ['v: 1', None]}
     """
     hierarchy = feature_hierarchy(names, location=location)
-    values = np.array(contrib, dtype=np.float64) * _direction_sign(direction, len(contrib))[:, None]
+    if isinstance(direction, str) and direction in ("poorer", "richer"):  # one sign for all
+        values = np.array(contrib, dtype=np.float64)
+        if direction == "richer":
+            np.negative(values, out=values)
+    else:
+        values = (
+            np.array(contrib, dtype=np.float64) * _direction_sign(direction, len(contrib))[:, None]
+        )
     dropped = set(hierarchy.location) | set(exclude)
     values[:, [j for j, name in enumerate(names) if name in dropped]] = 0.0  # never a reason
     matrix = hierarchy.item_matrix()

@@ -102,18 +102,20 @@ def field_table(
     desa by :func:`desa_summary`).
     """
     out = output_frame(scored, decisions, 0, len(scored), top_k, explain)
-    desa = scored["desa"].astype("string").fillna("").to_numpy(dtype=object)
-    names = _area_names(areas).reindex(pd.Index(desa))
-    area = pd.DataFrame({
-        "KDKEC": pd.array([d[4:7] for d in desa], dtype="string"),
-        "NMKEC": names["NMKEC"].to_numpy(), "KDDESA": pd.array([d[7:10] for d in desa], dtype="string"),
-        "NMDESA": names["NMDESA"].to_numpy(), "desa_code": pd.array(desa, dtype="string"),
-    })  # fmt: skip
-    out = pd.concat([area.astype("string"), out], axis=1)
+    # the area columns are worked out once per desa, then taken for every row
+    codes, uniques = pd.factorize(scored["desa"].astype("string").fillna(""), sort=True)
+    keys = pd.Series(np.asarray(uniques, dtype=object), dtype="string")
+    names = _area_names(areas).reindex(pd.Index(keys.to_numpy(dtype=object)))
+    per_desa = pd.DataFrame({
+        "KDKEC": keys.str[4:7].to_numpy(dtype=object), "NMKEC": names["NMKEC"].to_numpy(),
+        "KDDESA": keys.str[7:10].to_numpy(dtype=object), "NMDESA": names["NMDESA"].to_numpy(),
+        "desa_code": keys.to_numpy(dtype=object),
+    }).astype("string")  # fmt: skip
+    area = per_desa.take(codes).reset_index(drop=True)
+    out = pd.concat([area, out], axis=1)
     if "area_effect" in scored.columns:
         out["area_effect"] = scored["area_effect"].to_numpy(np.float64)
-    desa_codes = pd.factorize(pd.Series(desa), sort=True)[0]
-    order = np.lexsort((np.arange(len(out)), out["priority_in_desa"].to_numpy(), desa_codes))
+    order = np.lexsort((np.arange(len(out)), out["priority_in_desa"].to_numpy(), codes))
     return out.iloc[order].reset_index(drop=True)
 
 
@@ -149,15 +151,21 @@ def kecamatan_summary(table: pd.DataFrame, n_input: pd.Series | None) -> pd.Data
     return pd.concat([counts, total_row], ignore_index=True)
 
 
+def _selected_counts(table: pd.DataFrame) -> np.ndarray:
+    """1 for a selected household, 0 otherwise (missing counts as not selected)."""
+    return table["selected"].fillna(False).to_numpy(dtype=bool).astype(np.int64)
+
+
 def desa_summary(table: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
     """Per desa: scored, selected and the area effect (mean summed contribution of the area
     features, in log-odds; only with reasons), with a sentence in ``lang``."""
-    aggregations = {"n_scored": ("IDBDT", "size"),
-                    "n_selected": ("selected", lambda s: int(s.fillna(False).sum()))}  # fmt: skip
+    aggregations = {"n_scored": ("IDBDT", "size"), "n_selected": ("_selected", "sum")}
     if "area_effect" in table.columns:
         aggregations["area_effect"] = ("area_effect", "mean")
     keys = ["KDKEC", "NMKEC", "KDDESA", "NMDESA", "desa_code"]
-    out = table.groupby(keys, dropna=False, sort=True).agg(**aggregations).reset_index()
+    columns = [*keys, "IDBDT", *(["area_effect"] if "area_effect" in table.columns else [])]
+    frame = table[columns].assign(_selected=_selected_counts(table))
+    out = frame.groupby(keys, dropna=False, sort=True).agg(**aggregations).reset_index()
     if "area_effect" in out.columns:
         words = WORDS[lang]
         out["area_note"] = np.where(out["area_effect"] >= 0, words["raises"], words["lowers"])

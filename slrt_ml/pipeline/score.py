@@ -164,10 +164,11 @@ class PrelistScorer:
             run.clean_leftovers([p.name for p in targets.values()])
             files.check_columns()
             self._check_areas(files, prelist)
+            areas = files.read_areas()  # validated once per run, used by every chunk
             parts = self.open_parts(files, out)
-            resumed = self.run_chunks(files, parts)
+            resumed = self.run_chunks(files, parts, areas)
             decisions, sizes = self.decide(parts)
-            n_scored = self.combine(parts, run.staged(out), decisions, sizes, files)
+            n_scored = self.combine(parts, run.staged(out), decisions, sizes, files, areas)
             n_rejected, n_orphans = parts.write_rejects(run.staged(targets["rejects"]),
                                                         run.staged(targets["orphan_members"]))  # fmt: skip
             drift_path, notes = parts.write_drift_report(self.profile, run.staged(targets["drift"]))
@@ -206,13 +207,17 @@ class PrelistScorer:
         signature = parts_signature(paths, signed)
         return PartsFolder.open(out.with_name(out.name + ".parts"), signature, restart=opts.restart)
 
-    def run_chunks(self, files: PrelistFiles, parts: PartsFolder) -> int:
+    def run_chunks(
+        self, files: PrelistFiles, parts: PartsFolder, areas: pd.DataFrame | None | bool = False
+    ) -> int:
         """Score and save every chunk not done yet; the number of chunks resumed.
 
-        An unsorted prelist is detected on the way: the parts are dropped and the
+        ``areas`` is the validated areas table (``files.read_areas()``; read here when not
+        given). An unsorted prelist is detected on the way: the parts are dropped and the
         prelist is read again in the slow, order-independent way.
         """
-        areas = files.read_areas()
+        if areas is False:
+            areas = files.read_areas()
         size = self.options.chunk_size
         done = parts.done
         duplicates = set() if parts.sorted_input else duplicated_ids(files.households, size)
@@ -229,7 +234,7 @@ class PrelistScorer:
                 if not parts.sorted_input:
                     raise
                 parts.restart_unsorted()
-                return self.run_chunks(files, parts)
+                return self.run_chunks(files, parts, areas)
         return len(done)
 
     def _save_chunk(
@@ -282,14 +287,18 @@ class PrelistScorer:
         decisions: AreaDecisions,
         sizes: list[int],
         files: PrelistFiles,
+        areas: pd.DataFrame | None | bool = False,
     ) -> int:
         """Write the field output (:mod:`slrt_ml.pipeline.field_output`: by kecamatan, desa
-        and verification priority) and ``<stem>.desa.csv``; the number of rows written."""
+        and verification priority) and ``<stem>.desa.csv``; the number of rows written.
+        ``areas`` as in :meth:`run_chunks`."""
         opts = self.options
+        if areas is False:
+            areas = files.read_areas()
         frames = [pd.read_parquet(path) for path in parts.part_files("scored")]
         empty = empty_scores(self.extra_columns, opts.explain, opts.top_k)
         scored = pd.concat(frames, ignore_index=True) if frames else empty
-        table = field_table(scored, decisions, files.read_areas(), top_k=opts.top_k,
+        table = field_table(scored, decisions, areas, top_k=opts.top_k,
                             explain=opts.explain)  # fmt: skip
         write_field_output(table, out, lang=opts.lang, top_k=opts.top_k,
                            n_input=input_by_kecamatan(files.households))  # fmt: skip

@@ -75,10 +75,16 @@ class PrelistFiles(NamedTuple):
             raise SchemaError(problems)
 
     def read_areas(self) -> pd.DataFrame | None:
-        """The validated areas table, or None (a broken areas table stops the run)."""
+        """The validated areas table, or None (a broken areas table stops the run).
+
+        The column rules run on Arrow (``engine="arrow"``: the same problems as pandera,
+        :mod:`slrt_ml.data.column_rules`), so a scoring run never imports pandera; callers
+        read it once per run.
+        """
         if self.areas is None:
             return None
-        areas = validate_table(read_table(self.areas, "areas"), "areas", file=str(self.areas))
+        areas = validate_table(read_table(self.areas, "areas"), "areas", file=str(self.areas),
+                               engine="arrow")  # fmt: skip
         desa = area_keys(areas)["desa"]
         repeated = desa[desa.duplicated(keep=False)]
         if len(repeated):

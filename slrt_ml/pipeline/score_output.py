@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from slrt_ml.data.mapping import LabelSpec
 from slrt_ml.explain.api import contribution_matrix, model_margin
@@ -203,10 +205,11 @@ def output_frame(
     """
     rank = decisions.rank_in_area[start:stop]
     n = len(frame)
-    selected = (pd.array([pd.NA] * n, dtype="boolean") if decisions.selected is None
+    selected = (pd.arrays.BooleanArray(np.zeros(n, bool), np.ones(n, bool))
+                if decisions.selected is None
                 else pd.array(decisions.selected[start:stop], dtype="boolean"))  # fmt: skip
     out = pd.DataFrame({
-        "IDBDT": frame["IDBDT"].astype("string").to_numpy(),
+        "IDBDT": frame["IDBDT"].astype("string").astype(str).array,
         "prob_poor": frame["prob_poor"].to_numpy(np.float64),
         "percentile_in_desa": np.ceil(100 * rank / decisions.n_in_area[start:stop]).astype(np.int64),
         "rank_in_desa": rank,
@@ -214,16 +217,15 @@ def output_frame(
         "priority_in_desa": decisions.priority_in_area[start:stop],
     })  # fmt: skip
     richer = np.asarray(selected.fillna(True)) == False  # noqa: E712 (NA -> poorer)
-    out["reasons_toward"] = pd.array(
-        np.where(richer, "richer", "poorer") if explain else [pd.NA] * n, dtype="string"
-    )
+    toward = pa.array(np.where(richer, "richer", "poorer"), pa.large_string())
+    out["reasons_toward"] = _strings(toward) if explain else _missing_strings(n)
     for slot in range(1, top_k + 1):
         if explain:
-            poorer = frame[f"reason_poorer_{slot}"].astype("string").to_numpy()
-            other = frame[f"reason_richer_{slot}"].astype("string").to_numpy()
-            out[f"reason_{slot}"] = pd.array(np.where(richer, other, poorer), dtype="string")
+            poorer = _arrow_text(frame[f"reason_poorer_{slot}"])
+            other = _arrow_text(frame[f"reason_richer_{slot}"])
+            out[f"reason_{slot}"] = _strings(pc.if_else(pa.array(richer), other, poorer))
         else:
-            out[f"reason_{slot}"] = pd.array([pd.NA] * n, dtype="string")
+            out[f"reason_{slot}"] = _missing_strings(n)
     for column in [c for c in frame.columns if c.startswith("score_")]:
         out[column] = frame[column].to_numpy(np.float64)
     if "prediction_set" in frame.columns:  # score --conformal ALPHA
@@ -231,6 +233,23 @@ def output_frame(
         out["needs_verification"] = pd.array(frame["needs_verification"], dtype="boolean")
     out["margin"] = frame["score"].to_numpy(np.float64)
     return out
+
+
+def _arrow_text(column: pd.Series) -> pa.Array:
+    """A text column as one Arrow ``large_string`` array (missing stays null)."""
+    values = column.astype("string").array.__arrow_array__()
+    return pa.chunked_array([values] if isinstance(values, pa.Array) else values).combine_chunks(
+    ).cast(pa.large_string())  # fmt: skip
+
+
+def _strings(values: pa.Array | pa.ChunkedArray) -> pd.api.extensions.ExtensionArray:
+    """Arrow text as a pandas ``string`` array, without a Python object per value."""
+    return pd.arrays.ArrowStringArray(values.cast(pa.large_string()))
+
+
+def _missing_strings(n: int) -> pd.api.extensions.ExtensionArray:
+    """``n`` missing values of dtype ``string``."""
+    return pd.Series(pd.NA, index=pd.RangeIndex(n), dtype="string").array
 
 
 def drift_notes(report: pd.DataFrame, *, unseen: bool = True) -> list[str]:

@@ -216,3 +216,25 @@ def test_the_spark_engine_refuses_a_mapping_table_and_a_scored_prelist(tmp_path)
         spark_compare(tmp_path, None, cfg, master="local[1]", mapping=tmp_path / "m.yaml")
     with pytest.raises(ValueError, match="--scored is not read by --engine spark"):
         spark_compare(tmp_path, tmp_path, cfg, master="local[1]", scored=tmp_path / "s")
+
+
+def test_a_bad_code_in_a_bucket_is_the_local_checks_message(trained, spark, tmp_path):
+    """A household file with an unknown answer code: Spark's worker traceback is replaced
+    by the toolkit's own message (file, column, rule, examples), as the local engine says."""
+    from slrt_ml.spark.compare import compare_spark
+    from slrt_ml.spark.session import SparkWorkerError
+
+    registry, _, run = trained
+    broken = shutil.copytree(registry, tmp_path / "reg")
+    households = pd.read_parquet(broken / "households.parquet")
+    households.loc[households.index[:3], "Lantai"] = "99"
+    households.to_parquet(broken / "households.parquet", index=False)
+    with pytest.raises(ValueError) as local:
+        load_targeting_data(broken)
+    with pytest.raises(SparkWorkerError) as remote:
+        compare_spark(_copy(run, tmp_path), broken, spark=spark, bootstrap=0)
+    message = str(remote.value)
+    assert "Lantai" in message and "households" in message and "99" in message
+    assert "Traceback" not in message and "Python worker" not in message
+    assert not re.search(r"\d{16}", message)  # no NIK
+    assert "Lantai" in str(local.value)  # the local engine names the same column

@@ -63,7 +63,7 @@ from slrt_ml.spark.compare_totals import (
     spark_cell_totals,
 )
 from slrt_ml.spark.score import read_with_position
-from slrt_ml.spark.session import quiet_pyspark, spark_session
+from slrt_ml.spark.session import quiet_pyspark, spark_session, worker_errors
 from slrt_ml.targeting.selection import parse_quota
 
 __all__ = ["ScoreTableError", "SparkComparison", "compare_spark", "compare_and_write_spark"]
@@ -288,26 +288,27 @@ def compare_spark(
                                     chunk_size=chunk_size)  # fmt: skip
     from pyspark import StorageLevel
 
-    frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        if (rows := frame.count()) != n:  # one frame row per validated household
-            raise RuntimeError(f"the targeting frame has {rows} rows for {n} households")
-        scored = with_scores(spark, frame, RunFolder(run_dir).oof_scores, models, n)
-        local = _collect(scored, models)
-        meta = _metadata(Path(data_dir))
-        views = available_views(local, population=meta.get("generator") == "slrt_ml.synth")
-        comparison = compare_with_reference(
-            local, models, reference=REFERENCE, quota=rule, by=by, bootstrap=bootstrap,
-            seed=seed, weight=weight, views=views,
-        )  # fmt: skip
-        comparison.gap_decomposition = meta.get("gap_decomposition")
-        area = "cluster" if by == "KDDESA" else by
-        cuts = selection_cuts(comparison, local, area)
-        cells = spark_cell_totals(spark, scored, cuts, models, reference=REFERENCE,
-                                  weight=weight, views=views, area=area,
-                                  max_desil=_max_desil(rule, local))  # fmt: skip
-    finally:
-        frame.unpersist()
+    with worker_errors():
+        frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            if (rows := frame.count()) != n:  # one frame row per validated household
+                raise RuntimeError(f"the targeting frame has {rows} rows for {n} households")
+            scored = with_scores(spark, frame, RunFolder(run_dir).oof_scores, models, n)
+            local = _collect(scored, models)
+            meta = _metadata(Path(data_dir))
+            views = available_views(local, population=meta.get("generator") == "slrt_ml.synth")
+            comparison = compare_with_reference(
+                local, models, reference=REFERENCE, quota=rule, by=by, bootstrap=bootstrap,
+                seed=seed, weight=weight, views=views,
+            )  # fmt: skip
+            comparison.gap_decomposition = meta.get("gap_decomposition")
+            area = "cluster" if by == "KDDESA" else by
+            cuts = selection_cuts(comparison, local, area)
+            cells = spark_cell_totals(spark, scored, cuts, models, reference=REFERENCE,
+                                      weight=weight, views=views, area=area,
+                                      max_desil=_max_desil(rule, local))  # fmt: skip
+        finally:
+            frame.unpersist()
     check_totals(comparison, cells)
     return SparkComparison(comparison, desa_totals(cells), cells, n, buckets,
                            int(local.memory_usage(deep=True).sum()),

@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["DEFAULT_CONF", "quiet_pyspark", "spark_session", "stop_session"]
+__all__ = [
+    "DEFAULT_CONF",
+    "SparkWorkerError",
+    "quiet_pyspark",
+    "spark_session",
+    "stop_session",
+    "worker_errors",
+    "worker_message",
+]
 
 #: Settings every toolkit session gets (the caller's ``conf`` wins).
 DEFAULT_CONF: dict[str, str] = {
@@ -30,6 +39,41 @@ DEFAULT_CONF: dict[str, str] = {
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
 }
+
+
+class SparkWorkerError(ValueError):
+    """A check inside a Spark task failed; its message without the worker's traceback."""
+
+
+_ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception): ", re.MULTILINE)
+
+
+def worker_message(text: str) -> str | None:
+    """The message of the last exception in a Python worker's traceback text (None if
+    there is none).
+
+    >>> worker_message("Traceback (most recent call last):\\n  File 'x', line 1\\n"
+    ...                "slrt_ml.data.schema.SchemaError: households.parquet: column KDPROP\\n  e.g. 'x'")
+    "households.parquet: column KDPROP\\n  e.g. 'x'"
+    """
+    found = list(_ERROR_LINE.finditer(text))
+    return text[found[-1].end() :].rstrip() if found else None
+
+
+@contextlib.contextmanager
+def worker_errors() -> Iterator[None]:
+    """Raise a toolkit check that failed inside a Spark task (bad input: a file, column,
+    rule and examples) as :class:`SparkWorkerError` with the check's own message, as the
+    local engine would, instead of Spark's wrapped worker traceback."""
+    from pyspark.errors import PythonException
+
+    try:
+        yield
+    except PythonException as error:
+        message = worker_message(str(error))
+        if message is None:
+            raise
+        raise SparkWorkerError(message) from None
 
 
 @contextlib.contextmanager

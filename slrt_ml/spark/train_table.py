@@ -32,7 +32,7 @@ from slrt_ml.data.io import TableReadError
 from slrt_ml.features import household_features
 from slrt_ml.spark import chunks
 from slrt_ml.spark.score import read_with_position
-from slrt_ml.spark.session import quiet_pyspark, spark_session
+from slrt_ml.spark.session import quiet_pyspark, spark_session, worker_errors
 
 __all__ = ["SparkTrainingTable", "TrainingDataError", "training_table"]
 
@@ -263,7 +263,8 @@ def training_table(
                 "_weight", F.when(F.col("_train"), F.col("_sw")).otherwise(0.0)
             )
         table = table.persist(StorageLevel.MEMORY_AND_DISK)
-        n_train = table.filter("_train").count()
+        with worker_errors():  # a bad code in a bucket: the check's own message
+            n_train = table.filter("_train").count()
     if n_train == 0:
         table.unpersist()
         raise TrainingDataError(f"{folder}: no labelled household to train on (train.sample)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -96,3 +97,19 @@ def test_rejects_count_households_apart_from_orphan_members(tmp_path):
     assert len(pd.read_csv(tmp_path / "r.csv")) == 2  # households only: rows on disk = count
     assert pd.read_csv(tmp_path / "o.csv", dtype=str)["IDBDT"].tolist() == ["9"]
     assert parts.write_drift_report(None, tmp_path / "d.csv")[0] is None
+
+
+def test_a_different_conformal_level_never_reuses_parts():
+    """``score --conformal`` attaches the calibration to the main model; the model's content
+    hash (part of the parts signature) changes with it, so a resumed run with another
+    level (or none) refuses instead of mixing prediction sets."""
+    from slrt_ml.pipeline.policy import attach_conformal
+    from slrt_ml.pipeline.score import _model_ids, load_scoring_models
+
+    run = Path(__file__).resolve().parents[1] / "models" / "pkh_synthetic"
+    models, _, _ = load_scoring_models(run)
+    plain = _model_ids(models)
+    attach_conformal(models, run, 0.1)
+    at_10 = _model_ids(models)
+    attach_conformal(models, run, 0.2)
+    assert len({tuple(plain), tuple(at_10), tuple(_model_ids(models))}) == 3

@@ -111,3 +111,14 @@ def make_tiny_registry(n_households: int = 5) -> TinyRegistry:
 @pytest.fixture
 def tiny() -> TinyRegistry:
     return make_tiny_registry()
+
+
+@pytest.fixture(scope="module")
+def spark():
+    """A Spark session on local[2] for one test module (the Spark tests), stopped after it."""
+    from slrt_ml.spark.session import spark_session, stop_session
+
+    stop_session()
+    session = spark_session("local[2]", conf={"spark.ui.showConsoleProgress": "false"})
+    yield session
+    stop_session()

@@ -31,16 +31,6 @@ OPTIONS = {"quota": "0.3", "by": "KDKEC", "weight": "person", "bootstrap": BOOTS
 
 
 @pytest.fixture(scope="module")
-def spark():
-    from slrt_ml.spark.session import spark_session, stop_session
-
-    stop_session()
-    session = spark_session("local[2]", conf={"spark.ui.showConsoleProgress": "false"})
-    yield session
-    stop_session()
-
-
-@pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     registry = tmp_path_factory.mktemp("registry") / "reg"
     generate_registry(registry, households=1_500, seed=5)

@@ -30,16 +30,6 @@ OPTIONS = {"explain": True, "quota": 0.3, "priority_models": ("logit",), "chunk_
 
 
 @pytest.fixture(scope="module")
-def spark():
-    from slrt_ml.spark.session import spark_session, stop_session
-
-    stop_session()
-    session = spark_session("local[2]")
-    yield session
-    stop_session()
-
-
-@pytest.fixture(scope="module")
 def prelist(tmp_path_factory):
     folder = tmp_path_factory.mktemp("prelist")
     hh, mem = broken_prelist(small_registry(), folder)

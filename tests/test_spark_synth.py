@@ -13,16 +13,6 @@ PANDAS3 = "ignore:PySpark does not yet fully support pandas:FutureWarning"
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.filterwarnings(PANDAS3)]
 
 
-@pytest.fixture(scope="module")
-def spark():
-    from slrt_ml.spark.session import spark_session, stop_session
-
-    stop_session()
-    session = spark_session("local[2]")
-    yield session
-    stop_session()
-
-
 def _files(root):
     return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*.parquet"))}
 

@@ -38,16 +38,6 @@ NO_SAMPLING = GBM | {"subsample": 1.0, "colsample_bytree": 1.0}
 
 
 @pytest.fixture(scope="module")
-def spark():
-    from slrt_ml.spark.session import spark_session, stop_session
-
-    stop_session()
-    session = spark_session("local[2]")
-    yield session
-    stop_session()
-
-
-@pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     folder = tmp_path_factory.mktemp("registry")
     tables = make_registry(households=500, seed=7)
